@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make test`: everything this machine can run, in order of cost. Fails loudly when a stage collects no tests.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD/operator"
+PY=.venv/bin/python
+status=0
+
+stage() {
+  local name=$1; shift
+  echo "=== $name"
+  "$PY" -m pytest "$@"
+  local rc=$?
+  if [ $rc -eq 5 ]; then
+    echo "ERROR: stage '$name' collected no tests" >&2
+    return 1
+  fi
+  return $rc
+}
+
+stage unit -q -m "not integration and not e2e" tests || status=1
+exit $status

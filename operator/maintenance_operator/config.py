@@ -1,0 +1,85 @@
+"""Operator settings from the environment, and the kopf settings chosen at startup."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import kopf
+from pydantic import BaseModel, ConfigDict, Field
+
+from maintenance_operator.api import v1alpha1
+
+FINALIZER = f"{v1alpha1.GROUP}/finalizer"
+FIELD_MANAGER = "maintenance-operator"
+ENV_PREFIX = "MAINTENANCE_OPERATOR_"
+
+
+class OperatorConfig(BaseModel):
+    """Process-wide settings; every field reads MAINTENANCE_OPERATOR_<FIELD_NAME_UPPER> from the environment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    namespaces: list[str] = Field(default_factory=list, description="Namespaces to watch; empty means all.")
+    prometheus_url: str = Field(default="http://prometheus:9090", description="Default Prometheus base URL.")
+    prometheus_timeout_seconds: float = Field(default=10.0, description="Default timeout of one query.")
+    anthropic_api_key_env: str = Field(
+        default="ANTHROPIC_API_KEY", description="Environment variable holding the default Anthropic API key."
+    )
+    default_model: str = Field(default="claude-sonnet-4-6", description="Claude model when a policy names none.")
+    metrics_port: int = Field(default=8080, description="Port of the operator's Prometheus metrics.")
+    liveness_endpoint: str = Field(default="http://0.0.0.0:8081/healthz", description="kopf liveness URL.")
+    log_format: str = Field(default="json", description="json or text.")
+    log_level: str = Field(default="INFO", description="Python log level.")
+    watch_inactivity_timeout: float = Field(default=70.0, description="Seconds before an idle watch reconnects.")
+    request_timeout: float = Field(default=60.0, description="Seconds for one API request.")
+    connect_timeout: float = Field(default=10.0, description="Seconds to connect to the API server.")
+    lease_seconds: int = Field(default=600, description="Duration of the per-target execution Lease.")
+    notify_webhook_secret: str | None = Field(
+        default=None, description="namespace/name/key of a Secret with a Slack-compatible webhook URL."
+    )
+    webhook_port: int | None = Field(default=None, description="Port for the admission webhook server.")
+    webhook_host: str = Field(default="localhost", description="Host the API server uses to reach the webhook.")
+    webhook_mode: str = Field(default="none", description="none, tunnel (self-signed, dev) or server (in-cluster).")
+    peering: str | None = Field(default=None, description="kopf peering name for standby replicas.")
+    priority: int = Field(default=0, description="kopf peering priority; standbys need distinct values.")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> OperatorConfig:
+        """Settings from MAINTENANCE_OPERATOR_* variables; unknown variables are ignored."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is None:
+                continue
+            # pydantic coerces numeric strings; only the list needs splitting
+            values[name] = [n.strip() for n in raw.split(",") if n.strip()] if name == "namespaces" else raw
+        return cls.model_validate(values)
+
+
+def apply_kopf_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
+    """Production settings chosen on day one: changing storage later would make every object look new."""
+    prefix = v1alpha1.GROUP
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=prefix)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=prefix, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = FINALIZER
+    settings.watching.inactivity_timeout = config.watch_inactivity_timeout
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.watching.connect_timeout = config.connect_timeout
+    settings.networking.request_timeout = config.request_timeout
+    settings.networking.connect_timeout = config.connect_timeout
+    settings.posting.level = logging.WARNING
+    settings.posting.loggers = False
+    settings.execution.max_workers = 8
+    settings.batching.error_delays = (1, 2, 5, 10, 30, 60)
+    if config.peering is None:
+        settings.peering.standalone = True
+    else:
+        settings.peering.name = config.peering
+        settings.peering.priority = config.priority
+        settings.peering.mandatory = True
