@@ -1010,7 +1010,7 @@ class RemediationSpec(Model):
     model_config = guarded(
         cel("self.plan == oldSelf.plan", "plan is immutable: create a new Remediation instead"),
         cel(
-            "!has(oldSelf.approval) || (has(self.approval) && self.approval.approved == oldSelf.approval.approved)",
+            "!has(oldSelf.approval) || (has(self.approval) && self.approval == oldSelf.approval)",
             "an approval decision cannot be revoked or changed",
         ),
         cel("self.targetRef == oldSelf.targetRef", "targetRef is immutable"),

@@ -1,0 +1,127 @@
+"""Reading and writing the operator's own custom resources (and the Secrets they name)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from maintenance_operator.api import v1alpha1
+
+POLICY_LABEL = f"{v1alpha1.GROUP}/policy"
+TARGET_LABEL = f"{v1alpha1.GROUP}/target"
+FINGERPRINT_LABEL = f"{v1alpha1.GROUP}/fingerprint"
+ANALYSIS_LABEL = f"{v1alpha1.GROUP}/analysis"
+
+PLURALS = {info.kind: info.plural for info in v1alpha1.KINDS}
+
+
+def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:
+    """In-cluster config when running in a Pod, the kubeconfig (or $KUBECONFIG) otherwise."""
+    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
+        configuration = client.Configuration()
+        config.load_incluster_config(client_configuration=configuration)
+        return client.ApiClient(configuration)
+    return config.new_client_from_config(config_file=kubeconfig)
+
+
+class CustomResources:
+    """Thin async wrapper over CustomObjectsApi for the three kinds."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self._objects = client.CustomObjectsApi(api_client)
+        self._core = client.CoreV1Api(api_client)
+
+    async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The object, or None if it does not exist."""
+        try:
+            result: dict[str, Any] = await asyncio.to_thread(
+                self._objects.get_namespaced_custom_object,
+                v1alpha1.GROUP,
+                v1alpha1.VERSION,
+                namespace,
+                PLURALS[kind],
+                name,
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return result
+
+    async def list(
+        self, kind: str, namespace: str, *, labels: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        selector = ",".join(f"{k}={v}" for k, v in (labels or {}).items())
+        result = await asyncio.to_thread(
+            self._objects.list_namespaced_custom_object,
+            v1alpha1.GROUP,
+            v1alpha1.VERSION,
+            namespace,
+            PLURALS[kind],
+            label_selector=selector,
+        )
+        items: list[dict[str, Any]] = result.get("items", [])
+        return items
+
+    async def create(self, kind: str, namespace: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Create the object; (existing object, False) if the name is taken, so creation is idempotent."""
+        body = {"apiVersion": v1alpha1.API_VERSION, "kind": kind, **body}
+        try:
+            created: dict[str, Any] = await asyncio.to_thread(
+                self._objects.create_namespaced_custom_object,
+                v1alpha1.GROUP,
+                v1alpha1.VERSION,
+                namespace,
+                PLURALS[kind],
+                body,
+            )
+            return created, True
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        existing = await self.get(kind, namespace, body["metadata"]["name"])
+        if existing is None:
+            raise RuntimeError(f"{kind} {namespace}/{body['metadata']['name']} conflicted but does not exist")
+        return existing, False
+
+    async def delete(self, kind: str, namespace: str, name: str) -> None:
+        try:
+            await asyncio.to_thread(
+                self._objects.delete_namespaced_custom_object,
+                v1alpha1.GROUP,
+                v1alpha1.VERSION,
+                namespace,
+                PLURALS[kind],
+                name,
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    async def patch_status(self, kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Merge-patch the status subresource."""
+        await asyncio.to_thread(
+            self._objects.patch_namespaced_custom_object_status,
+            v1alpha1.GROUP,
+            v1alpha1.VERSION,
+            namespace,
+            PLURALS[kind],
+            name,
+            {"status": status},
+        )
+
+    async def read_secret(self, namespace: str, name: str, key: str) -> str | None:
+        """One Secret value, or None if the Secret or key is missing. Never logged."""
+        try:
+            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+        except ApiException as exc:
+            if exc.status in (403, 404):
+                return None
+            raise
+        raw = (secret.data or {}).get(key)
+        return base64.b64decode(raw).decode() if raw is not None else None

@@ -1,0 +1,120 @@
+"""Admission webhooks for Remediations: stamp the approver from the API server's user info, sign it, and
+refuse approvals that are forged, expired or too late."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.config import OperatorConfig
+from maintenance_operator.domain import attestation
+from maintenance_operator.runtime import from_memo
+
+log = logging.getLogger(__name__)
+PLURAL = "remediations"
+MANAGED_NAME = f"auto.{api.GROUP}"
+_DECIDABLE = {
+    api.RemediationPhase.PROPOSED.value,
+    api.RemediationPhase.AWAITING_APPROVAL.value,
+    api.RemediationPhase.SCHEDULED.value,
+    api.RemediationPhase.BACKLOG.value,
+    "",
+}
+
+
+def configure_admission(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
+    """`local`: a self-signed server on loopback whose webhook configurations kopf manages (tests, demo);
+    `server`: in-cluster with the chart's certificate and configurations; `none`: no admission."""
+    if config.webhook_mode == "local":
+        port = config.webhook_port or 9443
+        settings.admission.server = kopf.WebhookServer(addr="127.0.0.1", host="127.0.0.1", port=port)
+        settings.admission.managed = MANAGED_NAME
+    elif config.webhook_mode == "server":
+        settings.admission.server = kopf.WebhookServer(
+            addr="0.0.0.0",  # noqa: S104  (in a Pod, behind the webhook Service)
+            port=config.webhook_port or 9443,
+            certfile="/etc/maintenance-operator/webhook/tls.crt",
+            pkeyfile="/etc/maintenance-operator/webhook/tls.key",
+        )
+
+
+def _approval(obj: Any) -> dict[str, Any] | None:
+    spec = (obj or {}).get("spec") or {}
+    approval = spec.get("approval")
+    return dict(approval) if approval else None
+
+
+def _username(userinfo: Any) -> str:
+    name = (userinfo or {}).get("username") or ""
+    return str(name)
+
+
+@kopf.on.mutate(api.GROUP, api.VERSION, PLURAL, id="stamp-approval", operations=["UPDATE"])
+def stamp_approval(
+    body: kopf.Body, old: Any, userinfo: Any, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+) -> None:
+    """A new decision gets approvedBy/approvedAt from the authenticated user and a signature; an existing
+    decision and its signature are put back exactly as they were."""
+    new = _approval(body)
+    previous = _approval(old)
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    old_annotations = ((old or {}).get("metadata") or {}).get("annotations") or {}
+    if previous is not None:
+        if new != previous:
+            patch.spec["approval"] = previous
+        if annotations.get(attestation.SIGNATURE_ANNOTATION) != old_annotations.get(
+            attestation.SIGNATURE_ANNOTATION
+        ):
+            patch.metadata.annotations[attestation.SIGNATURE_ANNOTATION] = old_annotations.get(
+                attestation.SIGNATURE_ANNOTATION
+            )
+        return
+    if new is None:
+        if attestation.SIGNATURE_ANNOTATION in annotations:
+            patch.metadata.annotations[attestation.SIGNATURE_ANNOTATION] = None
+        return
+    stamped = {
+        **new,
+        "approvedBy": _username(userinfo),
+        "approvedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    try:
+        approval = api.Approval.model_validate(stamped)
+    except ValidationError as exc:
+        raise kopf.AdmissionError(f"invalid approval: {exc.errors()[0]['msg']}", code=422) from exc
+    patch.spec["approval"] = stamped
+    signature = attestation.sign(
+        key=from_memo(memo).approval_key, uid=str(body.metadata.uid), approval=approval
+    )
+    patch.metadata.annotations[attestation.SIGNATURE_ANNOTATION] = signature
+
+
+@kopf.on.validate(api.GROUP, api.VERSION, PLURAL, id="check-approval", operations=["CREATE", "UPDATE"])
+def check_approval(body: kopf.Body, old: Any, operation: str | None, userinfo: Any, **_: Any) -> None:
+    """Reject approvals at creation, after execution started, or after the approval expired."""
+    new = _approval(body)
+    if operation == "CREATE":
+        if new is not None:
+            raise kopf.AdmissionError(
+                "a Remediation cannot be created already approved or rejected", code=403
+            )
+        return
+    previous = _approval(old)
+    if new is None or previous is not None:
+        return
+    status = (old or {}).get("status") or {}
+    phase = str(status.get("phase") or "")
+    if phase not in _DECIDABLE:
+        raise kopf.AdmissionError(
+            f"cannot decide a Remediation in phase {phase}: it was already acted on", code=409
+        )
+    expires = status.get("approvalExpiresAt")
+    if expires and datetime.fromisoformat(str(expires).replace("Z", "+00:00")) < datetime.now(UTC):
+        raise kopf.AdmissionError(f"the approval request expired at {expires}", code=409)
+    if new.get("approvedBy") and new.get("approvedBy") != _username(userinfo):
+        raise kopf.AdmissionError("approvedBy is set by the admission webhook, not by clients", code=403)

@@ -1,0 +1,92 @@
+"""The operator's own Prometheus metrics (served on the metrics port)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HEALTH_SCORE = Gauge(
+    "maintenance_operator_health_score",
+    "Latest health score 1-10 per policy and dimension (dimension=overall for the weighted score).",
+    ["namespace", "policy", "dimension"],
+    registry=REGISTRY,
+)
+HEALTH_ALERT = Gauge(
+    "maintenance_operator_health_alert",
+    "1 while the overall score is below 7.0 (the HIGH health alert).",
+    ["namespace", "policy"],
+    registry=REGISTRY,
+)
+ASSESSMENTS = Counter(
+    "maintenance_operator_assessments_total",
+    "HealthAssessments completed, by result (Completed, Inconclusive, Failed).",
+    ["namespace", "policy", "result"],
+    registry=REGISTRY,
+)
+ISSUES = Counter(
+    "maintenance_operator_issues_total",
+    "Issues detected, by severity and category.",
+    ["namespace", "policy", "severity", "category"],
+    registry=REGISTRY,
+)
+PROM_QUERY_SECONDS = Histogram(
+    "maintenance_operator_prometheus_query_seconds",
+    "Latency of Prometheus queries.",
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+PROM_QUERY_ERRORS = Counter(
+    "maintenance_operator_prometheus_query_errors_total",
+    "Prometheus query errors by kind (bad_data, execution, timeout, unavailable).",
+    ["kind"],
+    registry=REGISTRY,
+)
+REMEDIATIONS = Counter(
+    "maintenance_operator_remediations_total",
+    "Remediations reaching a terminal phase, by first action and outcome.",
+    ["namespace", "policy", "action", "outcome"],
+    registry=REGISTRY,
+)
+TRANSITIONS = Counter(
+    "maintenance_operator_remediation_transitions_total",
+    "Remediation phase transitions.",
+    ["phase"],
+    registry=REGISTRY,
+)
+TIME_TO_RECOVER = Histogram(
+    "maintenance_operator_time_to_recover_seconds",
+    "From issue detection to verified recovery.",
+    ["namespace", "policy", "action"],
+    registry=REGISTRY,
+    buckets=(30, 60, 120, 300, 600, 900, 1800, 3600),
+)
+LLM_TOKENS = Counter(
+    "maintenance_operator_llm_tokens_total",
+    "LLM tokens by kind (input, output, cache_creation, cache_read).",
+    ["namespace", "policy", "kind"],
+    registry=REGISTRY,
+)
+LLM_COST = Counter(
+    "maintenance_operator_llm_cost_usd_total",
+    "Estimated LLM cost in US dollars.",
+    ["namespace", "policy"],
+    registry=REGISTRY,
+)
+PLANNER_FALLBACKS = Counter(
+    "maintenance_operator_planner_fallbacks_total",
+    "Plans made by the offline planner although Claude was configured, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+HANDLER_ERRORS = Counter(
+    "maintenance_operator_handler_errors_total",
+    "Unexpected handler errors.",
+    ["handler"],
+    registry=REGISTRY,
+)
+
+
+def serve(port: int) -> None:
+    """Serve /metrics on all interfaces in a background thread."""
+    start_http_server(port, registry=REGISTRY)

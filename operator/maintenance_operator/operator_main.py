@@ -1,0 +1,32 @@
+"""Start kopf with the operator's handlers and production settings."""
+
+from __future__ import annotations
+
+import logging
+
+import kopf
+
+from maintenance_operator import logs
+from maintenance_operator.config import OperatorConfig
+
+log = logging.getLogger(__name__)
+
+
+def run(*, namespaces: list[str], all_namespaces: bool) -> int:
+    """Block running the operator until it is stopped; returns the exit code."""
+    config = OperatorConfig.from_env()
+    logs.configure(fmt=config.log_format, level=config.log_level)
+    import maintenance_operator.handlers  # noqa: F401  (registers the handlers)
+
+    watched = namespaces or config.namespaces
+    clusterwide = all_namespaces or not watched
+    log.info("starting maintenance-operator", extra={"namespaces": watched or "all"})
+    kopf.run(
+        clusterwide=clusterwide,
+        namespaces=[] if clusterwide else watched,
+        liveness_endpoint=config.liveness_endpoint,
+        standalone=config.peering is None,
+        priority=config.priority,
+        peering_name=config.peering,
+    )
+    return 0
