@@ -34,6 +34,17 @@ _HACK_DIR = str(Path(__file__).resolve().parent)
 if _HACK_DIR not in sys.path:
     sys.path.insert(0, _HACK_DIR)
 
+from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
+from prometheus_client.exposition import CONTENT_TYPE_LATEST  # noqa: E402
+from prometheus_client.metrics_core import (  # noqa: E402
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
 from chatapp_sim.faults import DEFAULT_MEMORY_LIMIT_BYTES, ConfigCorruptionSpec, parse_fault_spec  # noqa: E402
 from chatapp_sim.model import (  # noqa: E402
     BUILD_INFO,
@@ -47,16 +58,6 @@ from chatapp_sim.model import (  # noqa: E402
     PodSample,
     config_ref,
 )
-from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
-from prometheus_client.exposition import CONTENT_TYPE_LATEST  # noqa: E402
-from prometheus_client.metrics_core import (  # noqa: E402
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
-from prometheus_client.registry import Collector  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
 
 log = logging.getLogger("chatapp-simulator")
 POD_LABELS = ["namespace", "pod", "deployment"]

@@ -19,4 +19,8 @@ stage() {
 }
 
 stage unit -q -m "not integration and not e2e" tests || status=1
+
+echo "=== prerequisites: a Prometheus server binary"
+hack/cluster/install-prometheus.sh || status=1
+stage integration -q -m integration tests || status=1
 exit $status

@@ -13,11 +13,11 @@ def _crds(args: argparse.Namespace) -> int:
     files = crd.rendered_files()
     targets = [Path(args.out), *[Path(p) for p in args.copy_to]]
     if args.check:
-        stale = [
-            str(d / name) for d in targets for name, text in files.items() if _read(d / name) != text
-        ]
+        stale = [str(d / name) for d in targets for name, text in files.items() if _read(d / name) != text]
         if stale:
-            print("CRDs drifted from the pydantic models; run `make crds`:", *stale, sep="\n  ", file=sys.stderr)
+            print(
+                "CRDs drifted from the pydantic models; run `make crds`:", *stale, sep="\n  ", file=sys.stderr
+            )
             return 1
         print(f"CRDs up to date ({len(files)} kinds, {len(targets)} directories)")
         return 0
@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="Run the operator (kopf) against the current kubeconfig or in-cluster.")
-    run.add_argument("-n", "--namespace", action="append", default=[], help="Namespace to watch (repeatable).")
+    run.add_argument(
+        "-n", "--namespace", action="append", default=[], help="Namespace to watch (repeatable)."
+    )
     run.add_argument("-A", "--all-namespaces", action="store_true", help="Watch all namespaces.")
     run.set_defaults(func=_run)
 

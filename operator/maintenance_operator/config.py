@@ -17,7 +17,7 @@ ENV_PREFIX = "MAINTENANCE_OPERATOR_"
 
 
 class OperatorConfig(BaseModel):
-    """Process-wide settings; every field reads MAINTENANCE_OPERATOR_<FIELD_NAME_UPPER> from the environment."""
+    """Process-wide settings; each field reads MAINTENANCE_OPERATOR_<FIELD_NAME_UPPER> from the env."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -27,12 +27,16 @@ class OperatorConfig(BaseModel):
     anthropic_api_key_env: str = Field(
         default="ANTHROPIC_API_KEY", description="Environment variable holding the default Anthropic API key."
     )
-    default_model: str = Field(default="claude-sonnet-4-6", description="Claude model when a policy names none.")
+    default_model: str = Field(
+        default="claude-sonnet-4-6", description="Claude model when a policy names none."
+    )
     metrics_port: int = Field(default=8080, description="Port of the operator's Prometheus metrics.")
     liveness_endpoint: str = Field(default="http://0.0.0.0:8081/healthz", description="kopf liveness URL.")
     log_format: str = Field(default="json", description="json or text.")
     log_level: str = Field(default="INFO", description="Python log level.")
-    watch_inactivity_timeout: float = Field(default=70.0, description="Seconds before an idle watch reconnects.")
+    watch_inactivity_timeout: float = Field(
+        default=70.0, description="Seconds before an idle watch reconnects."
+    )
     request_timeout: float = Field(default=60.0, description="Seconds for one API request.")
     connect_timeout: float = Field(default=10.0, description="Seconds to connect to the API server.")
     lease_seconds: int = Field(default=600, description="Duration of the per-target execution Lease.")
@@ -40,8 +44,20 @@ class OperatorConfig(BaseModel):
         default=None, description="namespace/name/key of a Secret with a Slack-compatible webhook URL."
     )
     webhook_port: int | None = Field(default=None, description="Port for the admission webhook server.")
-    webhook_host: str = Field(default="localhost", description="Host the API server uses to reach the webhook.")
-    webhook_mode: str = Field(default="none", description="none, tunnel (self-signed, dev) or server (in-cluster).")
+    webhook_host: str = Field(
+        default="localhost", description="Host the API server uses to reach the webhook."
+    )
+    webhook_mode: str = Field(default="none", description="none, local (self-signed, loopback) or server.")
+    webhook_cert_file: str = Field(
+        default="/etc/maintenance-operator/webhook-tls/tls.crt",
+        description="Serving certificate (server mode).",
+    )
+    webhook_key_file: str = Field(
+        default="/etc/maintenance-operator/webhook-tls/tls.key", description="Serving key (server mode)."
+    )
+    default_daily_token_budget: int = Field(
+        default=200_000, description="Daily LLM token budget for policies that do not set one."
+    )
     peering: str | None = Field(default=None, description="kopf peering name for standby replicas.")
     priority: int = Field(default=0, description="kopf peering priority; standbys need distinct values.")
 

@@ -10,10 +10,11 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import chatapp_simulator as sim
 import pytest
-from chatapp_sim.model import COUNTERS, GAUGES, HISTOGRAMS, ConfigRef, PodInfo
 from prometheus_client.parser import text_string_to_metric_families
+
+import chatapp_simulator as sim
+from chatapp_sim.model import COUNTERS, GAUGES, HISTOGRAMS, ConfigRef, PodInfo
 
 from .simhelpers import T0, pod
 

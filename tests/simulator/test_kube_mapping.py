@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import chatapp_simulator as sim
 from kubernetes import client
+
+import chatapp_simulator as sim
 
 STARTED = datetime(2025, 1, 1, tzinfo=UTC)
 

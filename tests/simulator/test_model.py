@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from pydantic import ValidationError
+
 from chatapp_sim import model as m
 from chatapp_sim.faults import (
     DEFAULT_LEAK_BYTES_PER_SECOND,
@@ -18,7 +20,6 @@ from chatapp_sim.faults import (
     parse_fault_spec,
 )
 from chatapp_sim.model import ChatAppModel, ConfigRef, PodSample
-from pydantic import ValidationError
 
 from .simhelpers import MIB, T0, by_pod, counter_delta, pod, quantile, ratio, run, window_p95
 

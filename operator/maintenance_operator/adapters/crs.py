@@ -24,9 +24,15 @@ def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     """In-cluster config when running in a Pod, the kubeconfig (or $KUBECONFIG) otherwise."""
     if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
         configuration = client.Configuration()
-        config.load_incluster_config(client_configuration=configuration)
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         return client.ApiClient(configuration)
-    return config.new_client_from_config(config_file=kubeconfig)
+    api_client: client.ApiClient = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+    return api_client
+
+
+async def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a blocking kubernetes-client call off the event loop."""
+    return await asyncio.to_thread(function, *args, **kwargs)
 
 
 class CustomResources:
@@ -39,7 +45,7 @@ class CustomResources:
     async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """The object, or None if it does not exist."""
         try:
-            result: dict[str, Any] = await asyncio.to_thread(
+            result: dict[str, Any] = await _call(
                 self._objects.get_namespaced_custom_object,
                 v1alpha1.GROUP,
                 v1alpha1.VERSION,
@@ -57,7 +63,7 @@ class CustomResources:
         self, kind: str, namespace: str, *, labels: dict[str, str] | None = None
     ) -> list[dict[str, Any]]:
         selector = ",".join(f"{k}={v}" for k, v in (labels or {}).items())
-        result = await asyncio.to_thread(
+        result = await _call(
             self._objects.list_namespaced_custom_object,
             v1alpha1.GROUP,
             v1alpha1.VERSION,
@@ -72,7 +78,7 @@ class CustomResources:
         """Create the object; (existing object, False) if the name is taken, so creation is idempotent."""
         body = {"apiVersion": v1alpha1.API_VERSION, "kind": kind, **body}
         try:
-            created: dict[str, Any] = await asyncio.to_thread(
+            created: dict[str, Any] = await _call(
                 self._objects.create_namespaced_custom_object,
                 v1alpha1.GROUP,
                 v1alpha1.VERSION,
@@ -91,7 +97,7 @@ class CustomResources:
 
     async def delete(self, kind: str, namespace: str, name: str) -> None:
         try:
-            await asyncio.to_thread(
+            await _call(
                 self._objects.delete_namespaced_custom_object,
                 v1alpha1.GROUP,
                 v1alpha1.VERSION,
@@ -105,7 +111,7 @@ class CustomResources:
 
     async def patch_status(self, kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
         """Merge-patch the status subresource."""
-        await asyncio.to_thread(
+        await _call(
             self._objects.patch_namespaced_custom_object_status,
             v1alpha1.GROUP,
             v1alpha1.VERSION,
@@ -118,7 +124,7 @@ class CustomResources:
     async def read_secret(self, namespace: str, name: str, key: str) -> str | None:
         """One Secret value, or None if the Secret or key is missing. Never logged."""
         try:
-            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+            secret = await _call(self._core.read_namespaced_secret, name, namespace)
         except ApiException as exc:
             if exc.status in (403, 404):
                 return None

@@ -47,6 +47,9 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
             out[key] = {name: _resolve(sub, defs) for name, sub in value.items()}
             continue
         out[key] = _resolve(value, defs)
+    if out.get("additionalProperties") is False:
+        # extra="forbid" in pydantic; a structural schema prunes unknown fields instead
+        out.pop("additionalProperties")
     if "enum" in out and "type" not in out:
         out["type"] = _json_type(out["enum"][0])
     if out.get("default", ...) is None:

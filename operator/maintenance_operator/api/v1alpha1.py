@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 GROUP = "maintenance.chatapp.io"
@@ -56,7 +56,7 @@ def guarded(*rules: dict[str, str]) -> ConfigDict:
         populate_by_name=True,
         frozen=True,
         extra="forbid",
-        json_schema_extra={"x-kubernetes-validations": list(rules)},
+        json_schema_extra={"x-kubernetes-validations": cast(list[JsonValue], list(rules))},
     )
 
 
@@ -329,7 +329,8 @@ class Indicator(Model):
 
     model_config = guarded(
         cel(
-            "self.direction == 'LowerIsWorse' ? self.critical <= self.warning : self.critical >= self.warning",
+            "self.direction == 'LowerIsWorse' ? self.critical <= self.warning"
+            " : self.critical >= self.warning",
             "critical must be at or beyond warning in the indicator's direction",
         )
     )
@@ -1192,7 +1193,7 @@ KINDS: tuple[KindInfo, ...] = (
         short_names=("hass",),
         spec=HealthAssessmentSpec,
         status=HealthAssessmentStatus,
-        description="One scoring of a policy's target from Prometheus: dimensions, trends, forecasts, issues.",
+        description="One scoring of a policy's target from Prometheus: scores, trends, forecasts, issues.",
         printer_columns=(
             {"name": "Policy", "type": "string", "jsonPath": ".spec.policyRef.name"},
             {"name": "Analysis", "type": "string", "jsonPath": ".spec.analysis"},
@@ -1209,7 +1210,7 @@ KINDS: tuple[KindInfo, ...] = (
         short_names=("mrem",),
         spec=RemediationSpec,
         status=RemediationStatus,
-        description="A typed plan for one issue: approved, executed, verified and rolled back if it did not help.",
+        description="A typed plan for one issue: approved, executed, verified, rolled back if it failed.",
         printer_columns=(
             {"name": "Target", "type": "string", "jsonPath": ".spec.targetRef.name"},
             {"name": "Severity", "type": "string", "jsonPath": ".spec.issue.severity"},

@@ -41,7 +41,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     runtime = getattr(memo, "runtime", None)
     if runtime is not None:
-        from_memo(memo).api_client.close()
+        from_memo(memo).api_client.close()  # type: ignore[no-untyped-call]
 
 
 @kopf.on.probe(id="runtime")

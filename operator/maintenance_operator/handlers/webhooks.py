@@ -36,10 +36,10 @@ def configure_admission(settings: kopf.OperatorSettings, config: OperatorConfig)
         settings.admission.managed = MANAGED_NAME
     elif config.webhook_mode == "server":
         settings.admission.server = kopf.WebhookServer(
-            addr="0.0.0.0",  # noqa: S104  (in a Pod, behind the webhook Service)
+            addr="0.0.0.0",
             port=config.webhook_port or 9443,
-            certfile="/etc/maintenance-operator/webhook/tls.crt",
-            pkeyfile="/etc/maintenance-operator/webhook/tls.key",
+            certfile=config.webhook_cert_file,
+            pkeyfile=config.webhook_key_file,
         )
 
 
@@ -54,7 +54,7 @@ def _username(userinfo: Any) -> str:
     return str(name)
 
 
-@kopf.on.mutate(api.GROUP, api.VERSION, PLURAL, id="stamp-approval", operations=["UPDATE"])
+@kopf.on.mutate(api.GROUP, api.VERSION, PLURAL, id="mutate-approval", operations=["UPDATE"])
 def stamp_approval(
     body: kopf.Body, old: Any, userinfo: Any, patch: kopf.Patch, memo: kopf.Memo, **_: Any
 ) -> None:
@@ -94,7 +94,7 @@ def stamp_approval(
     patch.metadata.annotations[attestation.SIGNATURE_ANNOTATION] = signature
 
 
-@kopf.on.validate(api.GROUP, api.VERSION, PLURAL, id="check-approval", operations=["CREATE", "UPDATE"])
+@kopf.on.validate(api.GROUP, api.VERSION, PLURAL, id="validate-approval", operations=["CREATE", "UPDATE"])
 def check_approval(body: kopf.Body, old: Any, operation: str | None, userinfo: Any, **_: Any) -> None:
     """Reject approvals at creation, after execution started, or after the approval expired."""
     new = _approval(body)

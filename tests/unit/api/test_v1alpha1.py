@@ -81,7 +81,11 @@ INVALID_POLICIES = [
     ("indicators.0.name", "Error_Ratio", "pattern"),
     ("indicators.0.for", "5 minutes", "pattern"),
     ("dimensionWeights", {"core": 50}, "dimensionWeights must sum to 100"),
-    ("actions.scale", {"enabled": True, "min": 5, "max": 2}, "actions.scale.min must be <= actions.scale.max"),
+    (
+        "actions.scale",
+        {"enabled": True, "min": 5, "max": 2},
+        "actions.scale.min must be <= actions.scale.max",
+    ),
     ("actions.configPatch", {"enabled": True}, "needs configMapRef"),
     ("schedule.healthCheck", "10s", "at least 30s"),
     ("schedule", {"healthCheck": "10m", "performanceAnalysis": "5m"}, "must not be shorter"),
@@ -93,7 +97,9 @@ INVALID_POLICIES = [
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "message"), INVALID_POLICIES, ids=[p for p, _, _ in INVALID_POLICIES])
+@pytest.mark.parametrize(
+    ("path", "value", "message"), INVALID_POLICIES, ids=[p for p, _, _ in INVALID_POLICIES]
+)
 def test_invalid_policies_are_rejected(path: str, value: Any, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         api.MaintenancePolicySpec.model_validate(with_change(POLICY, path, value))

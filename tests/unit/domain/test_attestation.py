@@ -29,4 +29,6 @@ def test_signature_is_bound_to_object_decision_and_key() -> None:
 def test_unsigned_or_unstamped_approvals_do_not_verify() -> None:
     assert not attestation.verify(key=KEY, uid="u", approval=APPROVAL, signature=None)
     bare = api.Approval(approved=True)
-    assert not attestation.verify(key=KEY, uid="u", approval=bare, signature=attestation.sign(key=KEY, uid="u", approval=bare))
+    assert not attestation.verify(
+        key=KEY, uid="u", approval=bare, signature=attestation.sign(key=KEY, uid="u", approval=bare)
+    )

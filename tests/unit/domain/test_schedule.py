@@ -49,9 +49,14 @@ def test_nothing_due_inside_the_interval() -> None:
 
 
 def test_same_slot_gives_the_same_name() -> None:
-    a = schedule.next_due(policy_name="p", schedule=SPEC, last_health_check=None, last_performance_analysis=None, now=NOW)
+    a = schedule.next_due(
+        policy_name="p", schedule=SPEC, last_health_check=None, last_performance_analysis=None, now=NOW
+    )
     b = schedule.next_due(
-        policy_name="p", schedule=SPEC, last_health_check=None, last_performance_analysis=None,
+        policy_name="p",
+        schedule=SPEC,
+        last_health_check=None,
+        last_performance_analysis=None,
         now=NOW + timedelta(seconds=20),
     )
     assert a is not None and b is not None and a.name == b.name
@@ -59,7 +64,8 @@ def test_same_slot_gives_the_same_name() -> None:
 
 def test_prune_keeps_newest_finished_and_all_running() -> None:
     refs = [
-        schedule.AssessmentRef(name=f"a{i}", created=f"2026-11-25T10:0{i}:00Z", phase="Completed") for i in range(5)
+        schedule.AssessmentRef(name=f"a{i}", created=f"2026-11-25T10:0{i}:00Z", phase="Completed")
+        for i in range(5)
     ] + [schedule.AssessmentRef(name="running", created="2026-11-25T09:00:00Z", phase="Running")]
     assert schedule.to_prune(refs, history_limit=2) == ["a2", "a1", "a0"]
     assert schedule.to_prune(refs, history_limit=10) == []

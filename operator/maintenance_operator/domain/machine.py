@@ -1,0 +1,148 @@
+"""The Remediation state machine and condition bookkeeping (Kubernetes API conventions).
+
+Pure: callers pass the current phase and the time; nothing here reads a clock or the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from maintenance_operator.api.v1alpha1 import (
+    TERMINAL_PHASES,
+    Condition,
+    ConditionStatus,
+    RemediationPhase,
+)
+
+P = RemediationPhase
+
+#: Phases in which nothing has been written to the cluster yet: terminating just stops.
+PRE_EXECUTION = frozenset({P.PROPOSED, P.AWAITING_APPROVAL, P.SCHEDULED, P.BACKLOG, P.APPROVED})
+#: Phases in which the target may have been changed: terminating rolls back (or stops if nothing changed).
+CHANGING = frozenset({P.EXECUTING, P.VERIFYING, P.PAUSED})
+
+TRANSITIONS: dict[RemediationPhase, frozenset[RemediationPhase]] = {
+    # Succeeded straight from Proposed: a NoAction plan has nothing to execute.
+    P.PROPOSED: frozenset(
+        {P.AWAITING_APPROVAL, P.SCHEDULED, P.BACKLOG, P.APPROVED, P.ESCALATED, P.REJECTED, P.SUCCEEDED}
+    ),
+    P.AWAITING_APPROVAL: frozenset({P.APPROVED, P.REJECTED, P.EXPIRED}),
+    P.SCHEDULED: frozenset({P.APPROVED, P.EXPIRED, P.REJECTED}),
+    # A backlog item runs only if a human approves it later.
+    P.BACKLOG: frozenset({P.APPROVED, P.REJECTED, P.EXPIRED}),
+    # Escalated/Failed: a guard that can never pass (e.g. an HPA owns the replicas) needs a human.
+    P.APPROVED: frozenset({P.EXECUTING, P.ESCALATED, P.FAILED}),
+    P.EXECUTING: frozenset({P.VERIFYING, P.ROLLING_BACK, P.FAILED}),
+    P.VERIFYING: frozenset({P.SUCCEEDED, P.ROLLING_BACK, P.PAUSED}),
+    P.PAUSED: frozenset({P.ROLLING_BACK, P.SUCCEEDED}),
+    P.ROLLING_BACK: frozenset({P.ROLLED_BACK, P.FAILED}),
+}
+# spec.terminate: stop before execution, roll back (or stop, when nothing was applied) after it started.
+for _phase in PRE_EXECUTION:
+    TRANSITIONS[_phase] = TRANSITIONS[_phase] | {P.TERMINATED}
+for _phase in CHANGING:
+    TRANSITIONS[_phase] = TRANSITIONS[_phase] | {P.TERMINATED, P.ROLLING_BACK}
+
+
+class IllegalTransition(ValueError):
+    """The state machine does not allow this phase change."""
+
+    def __init__(self, current: RemediationPhase, target: RemediationPhase) -> None:
+        allowed = ", ".join(sorted(TRANSITIONS.get(current, frozenset()))) or "nothing (terminal)"
+        super().__init__(f"illegal transition {current} -> {target}; allowed from {current}: {allowed}")
+        self.current = current
+        self.target = target
+
+
+def is_terminal(phase: RemediationPhase | None) -> bool:
+    """True once the remediation will never change phase again."""
+    return phase in TERMINAL_PHASES
+
+
+def can_transition(current: RemediationPhase | None, target: RemediationPhase) -> bool:
+    """Whether ``current -> target`` is allowed. None (no status yet) is Proposed; staying put is allowed."""
+    source = current or P.PROPOSED
+    return source == target or target in TRANSITIONS.get(source, frozenset())
+
+
+def transition(current: RemediationPhase | None, target: RemediationPhase) -> RemediationPhase:
+    """Return ``target`` if the move is legal (a repeat of the current phase is a no-op), else raise
+    :class:`IllegalTransition`."""
+    if not can_transition(current, target):
+        raise IllegalTransition(current or P.PROPOSED, target)
+    return target
+
+
+def on_terminate(current: RemediationPhase | None, *, changed: bool) -> RemediationPhase | None:
+    """Phase to move to when spec.terminate is set; None when already terminal or rolling back.
+
+    ``changed`` says whether anything was applied to the target (a step Applied or RolledOut).
+    """
+    source = current or P.PROPOSED
+    if is_terminal(source) or source == P.ROLLING_BACK:
+        return None
+    if source in CHANGING and changed:
+        return P.ROLLING_BACK
+    return P.TERMINATED
+
+
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 in UTC with second precision, as metav1.Time serialises."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass a timezone-aware time")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str) -> datetime:
+    """An RFC 3339 timestamp as an aware datetime (naive values are taken as UTC)."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def condition(
+    *,
+    previous: Condition | None,
+    type: str,
+    status: ConditionStatus,
+    reason: str,
+    message: str = "",
+    now: datetime,
+    observed_generation: int | None = None,
+) -> Condition:
+    """A condition whose lastTransitionTime moves only when ``status`` changes."""
+    keep = previous is not None and previous.status == status and previous.last_transition_time
+    return Condition(
+        type=type,
+        status=status,
+        reason=reason,
+        message=message[:4096],
+        last_transition_time=previous.last_transition_time if keep and previous else rfc3339(now),
+        observed_generation=observed_generation,
+    )
+
+
+def set_condition(
+    conditions: Sequence[Condition],
+    *,
+    type: str,
+    status: ConditionStatus,
+    reason: str,
+    message: str = "",
+    now: datetime,
+    observed_generation: int | None = None,
+) -> list[Condition]:
+    """``conditions`` with the one of ``type`` replaced (or appended), order otherwise unchanged."""
+    previous = next((c for c in conditions if c.type == type), None)
+    new = condition(
+        previous=previous,
+        type=type,
+        status=status,
+        reason=reason,
+        message=message,
+        now=now,
+        observed_generation=observed_generation,
+    )
+    if previous is None:
+        return [*conditions, new]
+    return [new if c.type == type else c for c in conditions]

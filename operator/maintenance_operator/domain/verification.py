@@ -1,0 +1,120 @@
+"""Verdict of a remediation's verification, after Argo Rollouts' analysis rules.
+
+Measuring starts ``initialDelay`` after ``started_at`` (the end of the rollout) and lasts ``window``.
+Measurements taken before that start are ignored. In order:
+
+- Failed: Failed + Error measurements exceed failureLimit. Decided as soon as it happens: roll back.
+- Inconclusive: Inconclusive measurements exceed inconclusiveLimit. Pause for a human; the operator
+  never rolls forward or back on its own on an inconclusive verdict.
+- Successful: the window has elapsed with at least one Successful measurement.
+- Inconclusive: the window has elapsed without any Successful measurement (no evidence of recovery).
+- Pending: otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from maintenance_operator.api.v1alpha1 import (
+    Measurement,
+    MeasurementPhase,
+    VerificationSpec,
+    parse_duration,
+)
+from maintenance_operator.domain.machine import parse_time
+
+
+class VerdictPhase(StrEnum):
+    PENDING = "Pending"
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    INCONCLUSIVE = "Inconclusive"
+
+
+class VerificationVerdict(BaseModel):
+    """Where verification stands, with the counts behind it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    phase: VerdictPhase = Field(description="Pending, Successful, Failed or Inconclusive.")
+    failures: int = Field(description="Failed + Error measurements in the window.")
+    inconclusive: int = Field(description="Inconclusive measurements in the window.")
+    successes: int = Field(description="Successful measurements in the window.")
+    message: str = Field(description="Why.")
+
+    @property
+    def measurement_phase(self) -> MeasurementPhase | None:
+        """The verdict as VerificationResult.phase stores it (None while pending)."""
+        return None if self.phase is VerdictPhase.PENDING else MeasurementPhase(self.phase.value)
+
+
+def measuring_starts(spec: VerificationSpec, started_at: datetime) -> datetime:
+    """First moment a measurement counts."""
+    return started_at + timedelta(seconds=parse_duration(spec.initial_delay))
+
+
+def window_ends(spec: VerificationSpec, started_at: datetime) -> datetime:
+    """When the verification window closes."""
+    return measuring_starts(spec, started_at) + timedelta(seconds=parse_duration(spec.window))
+
+
+def _counted(measurements: Sequence[Measurement], start: datetime) -> list[Measurement]:
+    return [m for m in measurements if parse_time(m.at) >= start]
+
+
+def verdict(
+    *, measurements: Sequence[Measurement], spec: VerificationSpec, started_at: datetime, now: datetime
+) -> VerificationVerdict:
+    """Judge the measurements taken so far (see the module docstring for the rules, in order)."""
+    counted = _counted(measurements, measuring_starts(spec, started_at))
+    failures = sum(m.phase in (MeasurementPhase.FAILED, MeasurementPhase.ERROR) for m in counted)
+    inconclusive = sum(m.phase is MeasurementPhase.INCONCLUSIVE for m in counted)
+    successes = sum(m.phase is MeasurementPhase.SUCCESSFUL for m in counted)
+
+    def result(phase: VerdictPhase, message: str) -> VerificationVerdict:
+        return VerificationVerdict(
+            phase=phase, failures=failures, inconclusive=inconclusive, successes=successes, message=message
+        )
+
+    if failures > spec.failure_limit:
+        return result(
+            VerdictPhase.FAILED,
+            f"{failures} failed or errored measurements, failureLimit is {spec.failure_limit}",
+        )
+    if inconclusive > spec.inconclusive_limit:
+        return result(
+            VerdictPhase.INCONCLUSIVE,
+            f"{inconclusive} inconclusive measurements, inconclusiveLimit is {spec.inconclusive_limit}",
+        )
+    if now >= window_ends(spec, started_at):
+        if successes == 0:
+            return result(VerdictPhase.INCONCLUSIVE, "the window closed without a successful measurement")
+        return result(
+            VerdictPhase.SUCCESSFUL,
+            f"{successes} successful, {failures} failed, {inconclusive} inconclusive over {spec.window}",
+        )
+    return result(VerdictPhase.PENDING, f"{len(counted)} measurements so far")
+
+
+def next_measurement_due(
+    *, measurements: Sequence[Measurement], spec: VerificationSpec, started_at: datetime, now: datetime
+) -> datetime | None:
+    """When to measure next (may be in the past: measure now); None once the verdict is no longer pending.
+
+    The first measurement is due when the initial delay ends, then one per interval after the latest
+    counted measurement, never later than the window's end (when the verdict is decided).
+    """
+    if verdict(measurements=measurements, spec=spec, started_at=started_at, now=now).phase is not (
+        VerdictPhase.PENDING
+    ):
+        return None
+    start, end = measuring_starts(spec, started_at), window_ends(spec, started_at)
+    counted = _counted(measurements, start)
+    if not counted:
+        return start
+    latest = max(parse_time(m.at) for m in counted)
+    return min(latest + timedelta(seconds=parse_duration(spec.interval)), end)

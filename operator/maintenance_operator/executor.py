@@ -1,0 +1,641 @@
+"""One tick of a Remediation's state machine: route, approve, guard, execute, verify, roll back.
+
+Every tick reads the Remediation as stored, does at most one step of work, and writes the status before
+and after each write to the cluster (step markers), so an operator killed at any point resumes without
+applying anything twice: the Kubernetes adapter recognises its own markers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from maintenance_operator import assessor, metrics, notify, proposals
+from maintenance_operator.adapters import crs, kube
+from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import (
+    approval,
+    attestation,
+    guards,
+    machine,
+    plan_validation,
+    planning,
+    risk,
+    verification,
+)
+from maintenance_operator.runtime import Runtime
+
+log = logging.getLogger(__name__)
+P = api.RemediationPhase
+ROLLOUT_TIMEOUT_MARGIN = 60.0
+ACTIVE = {P.EXECUTING, P.VERIFYING, P.ROLLING_BACK, P.PAUSED}
+APPLIED = {api.StepPhase.APPLIED, api.StepPhase.ROLLED_OUT}
+DONE = {api.StepPhase.ROLLED_OUT, api.StepPhase.SKIPPED, api.StepPhase.PROPOSED_ONLY}
+
+
+@dataclass
+class Tick:
+    """The Remediation being advanced and everything a step may need."""
+
+    runtime: Runtime
+    body: dict[str, Any]
+    spec: api.RemediationSpec
+    status: api.RemediationStatus
+    policy_body: dict[str, Any]
+    policy: api.MaintenancePolicySpec
+    now: datetime
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return str(self.body["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.body["metadata"]["namespace"])
+
+    @property
+    def phase(self) -> api.RemediationPhase:
+        return self.status.phase or P.PROPOSED
+
+    def target(self) -> kube.TargetDeployment:
+        return kube.TargetDeployment(
+            self.runtime.api_client, namespace=self.namespace, name=self.spec.target_ref.name
+        )
+
+    def lease(self) -> kube.TargetLease:
+        return kube.TargetLease(
+            self.runtime.api_client,
+            namespace=self.namespace,
+            deployment=self.spec.target_ref.name,
+            holder=self.name,
+            duration_seconds=self.runtime.config.lease_seconds,
+        )
+
+    async def save(self, **updates: Any) -> None:
+        """Persist status fields now (before the next write to the cluster)."""
+        self.status = self.status.model_copy(update=updates)
+        wire = self.status.wire()
+        patch = {
+            key: wire.get(key) for key in (api.RemediationStatus.model_fields[k].alias or k for k in updates)
+        }
+        patch["observedGeneration"] = self.body["metadata"].get("generation")
+        await self.runtime.resources.patch_status("Remediation", self.namespace, self.name, patch)
+
+    async def move(self, phase: api.RemediationPhase, *, reason: str, message: str, **updates: Any) -> None:
+        """A legal transition with its condition, Event and metric."""
+        machine.transition(self.phase, phase)
+        conditions = machine.set_condition(
+            self.status.conditions,
+            type=_CONDITION_FOR.get(phase, "Progressing"),
+            status=api.ConditionStatus.FALSE if phase in _BAD else api.ConditionStatus.TRUE,
+            reason=reason,
+            message=message,
+            now=self.now,
+            observed_generation=self.body["metadata"].get("generation"),
+        )
+        extra: dict[str, Any] = {"phase": phase, "message": message, "conditions": conditions, **updates}
+        if machine.is_terminal(phase):
+            extra["completed_at"] = machine.rfc3339(self.now)
+        await self.save(**extra)
+        metrics.TRANSITIONS.labels(phase=phase.value).inc()
+        level = "Warning" if phase in _BAD else "Normal"
+        self.events.append((level, reason, f"{phase.value}: {message}"))
+
+
+_CONDITION_FOR = {
+    P.AWAITING_APPROVAL: "Approved",
+    P.APPROVED: "Approved",
+    P.REJECTED: "Approved",
+    P.EXPIRED: "Approved",
+    P.EXECUTING: "Executed",
+    P.VERIFYING: "Executed",
+    P.SUCCEEDED: "Verified",
+    P.PAUSED: "Verified",
+    P.ROLLING_BACK: "Verified",
+    P.ROLLED_BACK: "RolledBack",
+}
+_BAD = {
+    P.FAILED,
+    P.REJECTED,
+    P.EXPIRED,
+    P.ROLLED_BACK,
+    P.PAUSED,
+    P.ROLLING_BACK,
+    P.ESCALATED,
+    P.AWAITING_APPROVAL,
+}
+
+
+async def advance(tick: Tick) -> None:
+    """Do the next step for the Remediation's phase (nothing for terminal phases)."""
+    if machine.is_terminal(tick.phase):
+        return
+    if tick.spec.terminate:
+        changed = any(s.phase in APPLIED for s in tick.status.steps)
+        target = machine.on_terminate(tick.phase, changed=changed)
+        if target is not None:
+            await tick.move(target, reason="Terminated", message="spec.terminate was set")
+            if target is P.TERMINATED:
+                await _finish(tick, result=P.TERMINATED)
+            return
+    step = _STEPS[tick.phase]
+    await step(tick)
+
+
+# ---------------------------------------------------------------- before execution
+
+
+async def _propose(tick: Tick) -> None:
+    target = tick.target()
+    try:
+        snapshot = await target.snapshot()
+        state = await proposals.target_state(target, now=tick.now)
+    except ApiException as exc:
+        await tick.move(P.FAILED, reason="TargetUnreadable", message=f"cannot read the target: {exc.reason}")
+        return
+    ctx = planning.PlanningContext(
+        namespace=tick.namespace,
+        target_name=tick.spec.target_ref.name,
+        issue=tick.spec.issue,
+        target=state,
+        actions=tick.policy.actions,
+        config=await proposals.config_values(tick.runtime, namespace=tick.namespace, policy=tick.policy),
+    )
+    violations = plan_validation.validate_plan(tick.spec.plan, ctx)
+    if violations:
+        await tick.move(P.FAILED, reason="PlanRejected", message="plan rejected: " + "; ".join(violations))
+        return
+    scored = risk.raise_with_planner(
+        risk.score_risk(plan=tick.spec.plan, target=snapshot, issue=tick.spec.issue, now=tick.now),
+        tick.spec.plan.confidence,
+    )
+    route = tick.policy.severity_routing.route(tick.spec.issue.severity)
+    decision = approval.decide(
+        issue=tick.spec.issue,
+        route=route,
+        plan=tick.spec.plan,
+        risk=scored,
+        auto=tick.policy.auto_approve,
+        windows=tick.policy.maintenance_windows,
+        now=tick.now,
+    )
+    updates: dict[str, Any] = {"risk": scored, "route": route}
+    if decision.phase in (P.AWAITING_APPROVAL, P.SCHEDULED):
+        updates["approval_expires_at"] = machine.rfc3339(
+            approval.approval_expires_at(tick.now, tick.policy.approval.expire_after)
+        )
+    if decision.approved_by:
+        updates["approved_by"] = decision.approved_by
+    await tick.move(decision.phase, reason=decision.reason, message=decision.message, **updates)
+    if decision.phase is P.AWAITING_APPROVAL:
+        await notify.send(
+            tick.runtime,
+            text=f"Approval needed: {tick.namespace}/{tick.name} ({tick.spec.issue.severity.value} "
+            f"{tick.spec.issue.category}, risk {scored.level.value}): {_describe(tick.spec.plan)}. "
+            f"`kubectl maintenance approve {tick.name} -n {tick.namespace}`",
+        )
+    if machine.is_terminal(decision.phase):
+        await _finish(tick, result=decision.phase)
+
+
+async def _human_decision(tick: Tick) -> bool:
+    """Apply a verified human decision; True if one was found (valid or not)."""
+    decision = tick.spec.approval
+    if decision is None:
+        return False
+    annotations = tick.body["metadata"].get("annotations") or {}
+    signature = annotations.get(attestation.SIGNATURE_ANNOTATION)
+    uid = str(tick.body["metadata"]["uid"])
+    if not attestation.verify(key=tick.runtime.approval_key, uid=uid, approval=decision, signature=signature):
+        conditions = machine.set_condition(
+            tick.status.conditions,
+            type="Approved",
+            status=api.ConditionStatus.FALSE,
+            reason="ApprovalUnverified",
+            message="the approval was not stamped by the admission webhook (or was altered): ignored",
+            now=tick.now,
+        )
+        if conditions != tick.status.conditions:
+            await tick.save(conditions=conditions)
+            tick.events.append(
+                ("Warning", "ApprovalUnverified", "approval ignored: signature does not verify")
+            )
+        return True
+    who = decision.approved_by or "unknown"
+    if decision.approved:
+        await tick.move(P.APPROVED, reason="ApprovedByHuman", message=f"approved by {who}", approved_by=who)
+    else:
+        await tick.move(P.REJECTED, reason="RejectedByHuman", message=f"rejected by {who}: {decision.reason}")
+        await _finish(tick, result=P.REJECTED)
+    return True
+
+
+async def _await_approval(tick: Tick) -> None:
+    if await _human_decision(tick):
+        return
+    expires = tick.status.approval_expires_at
+    if expires and machine.parse_time(expires) <= tick.now:
+        await tick.move(P.EXPIRED, reason="ApprovalExpired", message=f"no decision before {expires}")
+        await _finish(tick, result=P.EXPIRED)
+
+
+async def _scheduled(tick: Tick) -> None:
+    if await _human_decision(tick):
+        return
+    if approval.in_maintenance_window(tick.policy.maintenance_windows, tick.now):
+        await tick.move(
+            P.APPROVED,
+            reason="MaintenanceWindowOpen",
+            message="the maintenance window opened",
+            approved_by=approval.WINDOW_APPROVER,
+        )
+
+
+async def _backlog(tick: Tick) -> None:
+    await _human_decision(tick)
+
+
+# ---------------------------------------------------------------- execution
+
+
+async def _history(tick: Tick) -> tuple[list[guards.ExecutionRecord], int]:
+    items = await tick.runtime.resources.list(
+        "Remediation", tick.namespace, labels={crs.TARGET_LABEL: tick.spec.target_ref.name}
+    )
+    records: list[guards.ExecutionRecord] = []
+    active = 0
+    for item in items:
+        name = item["metadata"]["name"]
+        status = item.get("status") or {}
+        if name == tick.name:
+            continue
+        if status.get("startedAt"):
+            records.append(
+                guards.ExecutionRecord(at=machine.parse_time(status["startedAt"]), remediation=name)
+            )
+        if status.get("phase") in {p.value for p in ACTIVE}:
+            active += 1
+    return records, active
+
+
+async def _start(tick: Tick) -> None:
+    target = tick.target()
+    snapshot = await target.snapshot()
+    history, active = await _history(tick)
+    violations = guards.check_guards(
+        policy_spec=tick.policy,
+        target=snapshot,
+        plan=tick.spec.plan,
+        history=history,
+        open_executing=active,
+        now=tick.now,
+        remediation=tick.name,
+    )
+    lease = tick.lease()
+    if not violations and not await lease.acquire(now=tick.now):
+        holder = await lease.current_holder(now=tick.now)
+        violations = [guards.GuardViolation(reason="LeaseHeld", message=f"{holder} holds the target's lease")]
+    if violations:
+        await _blocked(tick, violations)
+        return
+    pre_state = tick.status.pre_state or await target.capture_pre_state(
+        now=tick.now, config_map=_config_map(tick.spec.plan), keys=_config_keys(tick.spec.plan)
+    )
+    steps = tick.status.steps or [
+        api.Step(index=i, type=a.type, phase=api.StepPhase.PENDING)
+        for i, a in enumerate(tick.spec.plan.actions)
+    ]
+    await tick.save(pre_state=pre_state, steps=steps, started_at=machine.rfc3339(tick.now))
+    await tick.move(P.EXECUTING, reason="Executing", message=f"executing: {_describe(tick.spec.plan)}")
+
+
+async def _blocked(tick: Tick, violations: Sequence[guards.GuardViolation]) -> None:
+    message = "; ".join(v.message for v in violations)
+    conditions = machine.set_condition(
+        tick.status.conditions,
+        type="Blocked",
+        status=api.ConditionStatus.TRUE,
+        reason=violations[0].reason,
+        message=message,
+        now=tick.now,
+    )
+    if [c.message for c in conditions] != [c.message for c in tick.status.conditions]:
+        tick.events.append(("Normal", violations[0].reason, f"waiting: {message}"))
+        await tick.save(conditions=conditions, message=f"blocked: {message}")
+
+
+def _config_map(plan: api.Plan) -> str | None:
+    return next((a.config_patch.config_map_ref.name for a in plan.actions if a.config_patch), None)
+
+
+def _config_keys(plan: api.Plan) -> list[str]:
+    return [a.config_patch.key for a in plan.actions if a.config_patch]
+
+
+async def _execute(tick: Tick) -> None:
+    target = tick.target()
+    await tick.lease().renew(now=tick.now)
+    snapshot = await target.snapshot()
+    proposed_only = set(guards.proposed_only_actions(plan=tick.spec.plan, target=snapshot))
+    steps = list(tick.status.steps)
+    for position, step in enumerate(steps):
+        if step.phase in DONE:
+            continue
+        action = tick.spec.plan.actions[step.index]
+        if not action.mutating:
+            steps[position] = step.model_copy(
+                update={"phase": api.StepPhase.SKIPPED, "message": "writes nothing"}
+            )
+            await tick.save(steps=steps)
+            continue
+        if step.phase is api.StepPhase.FAILED:
+            return
+        if step.phase is api.StepPhase.PENDING:
+            if step.marker is None:
+                # Persist the marker before writing: a restart re-applies the same change, which the
+                # adapter recognises as already applied.
+                steps[position] = step = step.model_copy(
+                    update={"marker": kube.restart_marker(tick.now), "started_at": machine.rfc3339(tick.now)}
+                )
+                await tick.save(steps=steps)
+            try:
+                result = await target.execute(
+                    action,
+                    marker=step.marker,
+                    pre_state=tick.status.pre_state,
+                    propose_only=step.index in proposed_only,
+                )
+            except (kube.KubeActionError, ApiException) as exc:
+                detail = exc.reason if isinstance(exc, ApiException) else str(exc)
+                steps[position] = step.model_copy(
+                    update={"phase": api.StepPhase.FAILED, "message": str(detail)}
+                )
+                await tick.save(steps=steps)
+                applied = any(s.phase in APPLIED for s in steps)
+                await tick.move(
+                    P.ROLLING_BACK if applied else P.FAILED,
+                    reason="ActionFailed",
+                    message=f"{action.type.value} failed: {detail}",
+                )
+                if not applied:
+                    await _finish(tick, result=P.FAILED)
+                return
+            if step.index in proposed_only:
+                steps[position] = step.model_copy(
+                    update={"phase": api.StepPhase.PROPOSED_ONLY, "message": result.message}
+                )
+                await tick.save(steps=steps, proposed_change=result.diff[:8000] or result.message)
+                tick.events.append(("Normal", "ProposedChange", f"GitOps-managed target: {result.message}"))
+                continue
+            steps[position] = step = step.model_copy(
+                update={"phase": api.StepPhase.APPLIED, "message": result.message}
+            )
+            await tick.save(steps=steps)
+            tick.events.append(("Normal", "Applied", result.message))
+        state = await target.rollout_state()
+        if state.done:
+            steps[position] = step.model_copy(
+                update={"phase": api.StepPhase.ROLLED_OUT, "completed_at": machine.rfc3339(tick.now)}
+            )
+            await tick.save(steps=steps)
+            continue
+        deadline = _progress_deadline(await target.read())
+        started = machine.parse_time(step.started_at) if step.started_at else tick.now
+        if state.failed or tick.now - started > timedelta(seconds=deadline + ROLLOUT_TIMEOUT_MARGIN):
+            await tick.move(
+                P.ROLLING_BACK, reason="RolloutFailed", message=f"rollout did not complete: {state.message}"
+            )
+        return
+    if all(s.phase in (api.StepPhase.SKIPPED, api.StepPhase.PROPOSED_ONLY) for s in steps):
+        await tick.move(
+            P.ESCALATED,
+            reason="ProposedOnly",
+            message="the target is managed by GitOps: the change is in status.proposedChange for a human",
+        )
+        await _finish(tick, result=P.ESCALATED)
+        return
+    await tick.move(
+        P.VERIFYING,
+        reason="RolledOut",
+        message="rollout complete; verifying against Prometheus",
+        verification=api.VerificationResult(started_at=machine.rfc3339(tick.now)),
+    )
+
+
+def _progress_deadline(deployment: dict[str, Any]) -> float:
+    return float((deployment.get("spec") or {}).get("progressDeadlineSeconds") or 600)
+
+
+# ---------------------------------------------------------------- verification and rollback
+
+
+def _indicators(tick: Tick) -> list[api.Indicator]:
+    wanted = tick.spec.plan.success_criteria.indicators or [tick.spec.issue.indicator]
+    by_name = {i.name: i for i in tick.policy.indicators}
+    return [by_name[n] for n in wanted if n in by_name] or [
+        i for i in tick.policy.indicators if i.name == tick.spec.issue.indicator
+    ]
+
+
+_WORST = [api.MeasurementPhase.ERROR, api.MeasurementPhase.FAILED, api.MeasurementPhase.INCONCLUSIVE]
+
+
+async def _verify(tick: Tick) -> None:
+    current = tick.status.verification or api.VerificationResult(started_at=machine.rfc3339(tick.now))
+    started = machine.parse_time(current.started_at or machine.rfc3339(tick.now))
+    spec = tick.policy.verification
+    due = verification.next_measurement_due(
+        measurements=current.measurements, spec=spec, started_at=started, now=tick.now
+    )
+    measurements = list(current.measurements)
+    if due is not None and due <= tick.now:
+        measurements.append(await _measure(tick))
+    verdict = verification.verdict(measurements=measurements, spec=spec, started_at=started, now=tick.now)
+    result = current.model_copy(
+        update={
+            "measurements": measurements[-50:],
+            "phase": verdict.measurement_phase,
+            "failures": verdict.failures,
+            "inconclusive": verdict.inconclusive,
+            "successes": verdict.successes,
+        }
+    )
+    if verdict.phase is verification.VerdictPhase.PENDING:
+        if result != current:
+            await tick.save(verification=result)
+        return
+    if verdict.phase is verification.VerdictPhase.SUCCESSFUL:
+        await tick.move(P.SUCCEEDED, reason="Verified", message=verdict.message, verification=result)
+        await _finish(tick, result=P.SUCCEEDED)
+    elif verdict.phase is verification.VerdictPhase.FAILED:
+        await tick.move(
+            P.ROLLING_BACK, reason="VerificationFailed", message=verdict.message, verification=result
+        )
+    else:
+        await tick.move(
+            P.PAUSED,
+            reason="VerificationInconclusive",
+            message=f"{verdict.message}; a human decides: set spec.terminate to roll back",
+            verification=result,
+        )
+        await notify.send(
+            tick.runtime, text=f"Verification inconclusive for {tick.namespace}/{tick.name}: paused"
+        )
+
+
+async def _measure(tick: Tick) -> api.Measurement:
+    """One measurement over every success indicator: the worst judgement wins."""
+    found: list[tuple[api.Indicator, api.Measurement]] = []
+    querier = await _querier(tick)
+    try:
+        for indicator in _indicators(tick):
+            measurement, _query = await assessor.measure(
+                indicator,
+                namespace=tick.namespace,
+                deployment=tick.spec.target_ref.name,
+                prometheus=querier,
+                now=tick.now,
+            )
+            found.append((indicator, measurement))
+    finally:
+        querier.close()
+    if not found:
+        return api.Measurement(
+            phase=api.MeasurementPhase.INCONCLUSIVE,
+            at=machine.rfc3339(tick.now),
+            message="no indicator to verify",
+        )
+    worst = min(found, key=lambda f: _WORST.index(f[1].phase) if f[1].phase in _WORST else len(_WORST))
+    indicator, measurement = worst
+    return measurement.model_copy(update={"message": f"{indicator.name}: {measurement.message}".strip(": ")})
+
+
+async def _querier(tick: Tick) -> Any:
+    from maintenance_operator.handlers.assessment import querier_for
+
+    return await querier_for(tick.runtime, namespace=tick.namespace, spec=tick.policy.prometheus)
+
+
+async def _paused(tick: Tick) -> None:
+    """Waits for a human: spec.terminate rolls back (handled in advance)."""
+
+
+async def _roll_back(tick: Tick) -> None:
+    target = tick.target()
+    pre_state = tick.status.pre_state
+    if pre_state is None or not any(s.phase in APPLIED for s in tick.status.steps):
+        await tick.move(
+            P.ROLLED_BACK, reason="NothingToUndo", message="nothing was applied", rolled_back=True
+        )
+        await _finish(tick, result=P.ROLLED_BACK)
+        return
+    try:
+        result = await target.restore(pre_state)
+    except (kube.KubeActionError, ApiException) as exc:
+        detail = exc.reason if isinstance(exc, ApiException) else str(exc)
+        await tick.move(
+            P.FAILED, reason="RollbackFailed", message=f"could not restore the pre-state: {detail}"
+        )
+        await _finish(tick, result=P.FAILED)
+        return
+    if result.applied:
+        tick.events.append(("Warning", "RollingBack", result.message))
+    state = await target.rollout_state()
+    if state.done:
+        await tick.move(
+            P.ROLLED_BACK,
+            reason="RolledBack",
+            message=f"pre-state restored: {result.message}",
+            rolled_back=True,
+        )
+        await _finish(tick, result=P.ROLLED_BACK)
+    elif state.failed:
+        await tick.move(P.FAILED, reason="RollbackStuck", message=f"rollback rollout stuck: {state.message}")
+        await _finish(tick, result=P.FAILED)
+
+
+_STEPS = {
+    P.PROPOSED: _propose,
+    P.AWAITING_APPROVAL: _await_approval,
+    P.SCHEDULED: _scheduled,
+    P.BACKLOG: _backlog,
+    P.APPROVED: _start,
+    P.EXECUTING: _execute,
+    P.VERIFYING: _verify,
+    P.PAUSED: _paused,
+    P.ROLLING_BACK: _roll_back,
+}
+
+
+# ---------------------------------------------------------------- outcome
+
+
+async def _finish(tick: Tick, *, result: api.RemediationPhase) -> None:
+    """Release the lease, record the outcome in the knowledge base, count it, notify."""
+    if tick.status.started_at:
+        try:
+            await tick.lease().release()
+        except ApiException as exc:
+            log.warning("lease release failed for %s: %s", tick.name, exc.reason)
+    action = next(
+        (a.type.value for a in tick.spec.plan.actions if a.mutating), tick.spec.plan.actions[0].type.value
+    )
+    policy = tick.spec.policy_ref.name
+    metrics.REMEDIATIONS.labels(
+        namespace=tick.namespace, policy=policy, action=action, outcome=result.value
+    ).inc()
+    created = machine.parse_time(
+        str(tick.body["metadata"].get("creationTimestamp") or machine.rfc3339(tick.now))
+    )
+    recover = (tick.now - created).total_seconds() if result is P.SUCCEEDED else None
+    if recover is not None:
+        metrics.TIME_TO_RECOVER.labels(namespace=tick.namespace, policy=policy, action=action).observe(
+            recover
+        )
+    if tick.status.started_at or result in (P.SUCCEEDED, P.ESCALATED):
+        outcome = api.Outcome(
+            fingerprint=tick.spec.issue.fingerprint,
+            category=tick.spec.issue.category,
+            action=action,
+            result=result.value,
+            time_to_recover_seconds=recover,
+            at=machine.rfc3339(tick.now),
+            remediation=tick.name,
+        )
+        fresh = await tick.runtime.resources.get("MaintenancePolicy", tick.namespace, policy)
+        outcomes = ((fresh or {}).get("status") or {}).get("outcomes") or []
+        await tick.runtime.resources.patch_status(
+            "MaintenancePolicy",
+            tick.namespace,
+            policy,
+            {"outcomes": proposals.record_outcome(outcomes, outcome)},
+        )
+    await notify.send(
+        tick.runtime, text=f"Remediation {tick.namespace}/{tick.name} {result.value}: {tick.status.message}"
+    )
+
+
+def _describe(plan: api.Plan) -> str:
+    parts = []
+    for a in plan.actions:
+        if a.scale:
+            parts.append(f"Scale to {a.scale.replicas}")
+        elif a.rollback:
+            parts.append(f"Rollback to revision {a.rollback.to_revision}")
+        elif a.config_patch:
+            parts.append(f"ConfigPatch {a.config_patch.config_map_ref.name}[{a.config_patch.key}]")
+        else:
+            parts.append(a.type.value)
+    return ", ".join(parts)
+
+
+def post_events(body: kopf.Body, events: Sequence[tuple[str, str, str]]) -> None:
+    for type_, reason, message in events:
+        kopf.event(body, type=type_, reason=reason, message=message)

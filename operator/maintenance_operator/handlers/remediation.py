@@ -1,0 +1,69 @@
+"""Remediation: advance the state machine on creation and on a short timer until a terminal phase."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from maintenance_operator import executor, metrics
+from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import machine
+from maintenance_operator.handlers import common
+from maintenance_operator.runtime import from_memo
+
+log = logging.getLogger(__name__)
+PLURAL = "remediations"
+TICK_SECONDS = 5.0
+
+
+def _open(status: kopf.Status, **_: Any) -> bool:
+    phase = status.get("phase")
+    return not machine.is_terminal(api.RemediationPhase(phase) if phase else None)
+
+
+async def _advance(body: kopf.Body, memo: kopf.Memo) -> None:
+    runtime = from_memo(memo)
+    spec, error = common.parse(api.RemediationSpec, body.get("spec"))
+    status, _ = common.parse(api.RemediationStatus, body.get("status"))
+    namespace = body["metadata"]["namespace"]
+    name = body["metadata"]["name"]
+    if spec is None:
+        await runtime.resources.patch_status(
+            "Remediation", namespace, name, {"phase": api.RemediationPhase.FAILED.value, "message": error}
+        )
+        return
+    policy_body = await runtime.resources.get("MaintenancePolicy", namespace, spec.policy_ref.name)
+    policy, policy_error = common.parse(api.MaintenancePolicySpec, (policy_body or {}).get("spec"))
+    if policy_body is None or policy is None:
+        kopf.warn(
+            body,
+            reason="PolicyUnavailable",
+            message=f"policy {spec.policy_ref.name}: {policy_error or 'not found'}",
+        )
+        return
+    tick = executor.Tick(
+        runtime=runtime,
+        body=dict(body),
+        spec=spec,
+        status=status or api.RemediationStatus(),
+        policy_body=policy_body,
+        policy=policy,
+        now=common.now(),
+    )
+    try:
+        await executor.advance(tick)
+    finally:
+        executor.post_events(body, tick.events)
+
+
+# One timer, no change handlers: kopf never runs two invocations of a timer for one object at once, so
+# ticks cannot race each other.
+@kopf.timer(api.GROUP, api.VERSION, PLURAL, interval=TICK_SECONDS, initial_delay=1.0, when=_open)
+async def remediation_tick(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    try:
+        await _advance(body, memo)
+    except Exception:
+        metrics.HANDLER_ERRORS.labels(handler="remediation").inc()
+        raise
