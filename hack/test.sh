@@ -23,4 +23,8 @@ stage unit -q -m "not integration and not e2e" tests || status=1
 echo "=== prerequisites: a Prometheus server binary"
 hack/cluster/install-prometheus.sh || status=1
 stage integration -q -m integration tests || status=1
+
+echo "=== prerequisites: the local cluster's pinned binaries (built once, then cached)"
+hack/cluster/build.sh || status=1
+stage e2e -q -m e2e tests || status=1
 exit $status

@@ -468,7 +468,10 @@ class TargetLease:
         self.name = f"{LEASE_PREFIX}{deployment}"[:253]
         self.holder = holder
         self.duration_seconds = duration_seconds
-        self._api = client.CoordinationV1Api(api_client)
+        # CustomObjectsApi passes dicts through: the typed Lease model re-serialises MicroTime without the
+        # six fractional digits the API server requires whenever microseconds are 0.
+        self._api = client.CustomObjectsApi(api_client)
+        self._path = ("coordination.k8s.io", "v1", namespace, "leases")
 
     def _spec(self, now: datetime, acquired: str | None, transitions: int) -> dict[str, Any]:
         stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # MicroTime wants 6 digits
@@ -483,7 +486,7 @@ class TargetLease:
     async def read(self) -> dict[str, Any] | None:
         """The Lease, None if absent."""
         try:
-            return await _raw(self._api.read_namespaced_lease, self.name, self.namespace)
+            return await _raw(self._api.get_namespaced_custom_object, *self._path, self.name)
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -513,7 +516,7 @@ class TargetLease:
             }
             try:
                 await _raw(
-                    self._api.create_namespaced_lease, self.namespace, body, field_manager=FIELD_MANAGER
+                    self._api.create_namespaced_custom_object, *self._path, body, field_manager=FIELD_MANAGER
                 )
                 return True
             except ApiException as exc:
@@ -528,9 +531,9 @@ class TargetLease:
         lease["spec"] = self._spec(now, spec.get("acquireTime") if ours else None, transitions)
         try:
             await _raw(
-                self._api.replace_namespaced_lease,
+                self._api.replace_namespaced_custom_object,
+                *self._path,
                 self.name,
-                self.namespace,
                 lease,
                 field_manager=FIELD_MANAGER,
             )
@@ -556,10 +559,10 @@ class TargetLease:
         rv = (lease.get("metadata") or {}).get("resourceVersion")
         try:
             await _raw(
-                self._api.delete_namespaced_lease,
+                self._api.delete_namespaced_custom_object,
+                *self._path,
                 self.name,
-                self.namespace,
-                body={"preconditions": {"resourceVersion": rv}},
+                body=client.V1DeleteOptions(preconditions=client.V1Preconditions(resource_version=rv)),
             )
         except ApiException as exc:
             if exc.status == 404:

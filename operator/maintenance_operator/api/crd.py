@@ -47,6 +47,11 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
             out[key] = {name: _resolve(sub, defs) for name, sub in value.items()}
             continue
         out[key] = _resolve(value, defs)
+    for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        # JSON Schema 2020 numbers become OpenAPI v3.0's boolean form
+        if isinstance(out.get(bound), int | float) and not isinstance(out.get(bound), bool):
+            out[plain] = out.pop(bound)
+            out[bound] = True
     if out.get("additionalProperties") is False:
         # extra="forbid" in pydantic; a structural schema prunes unknown fields instead
         out.pop("additionalProperties")

@@ -190,10 +190,12 @@ def classify(
         severity = observed_severity(observation)
         if severity is not None:
             issues.append(_observed_issue(observation, severity, namespace=namespace, target=target, at=at))
+    observed = {i.indicator for i in issues}
     for forecast in forecasts:
         seen = usable.get(forecast.indicator)
         severity = predicted_severity(forecast)
-        if seen is None or severity is None:
+        # an indicator already in breach is one issue, not a second "predicted" one with its own plan
+        if seen is None or severity is None or forecast.indicator in observed:
             continue
         issues.append(
             _predicted_issue(seen.indicator, forecast, severity, namespace=namespace, target=target, at=at)

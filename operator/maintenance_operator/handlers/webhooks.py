@@ -4,7 +4,10 @@ refuse approvals that are forged, expired or too late."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import kopf
@@ -32,7 +35,10 @@ def configure_admission(settings: kopf.OperatorSettings, config: OperatorConfig)
     `server`: in-cluster with the chart's certificate and configurations; `none`: no admission."""
     if config.webhook_mode == "local":
         port = config.webhook_port or 9443
-        settings.admission.server = kopf.WebhookServer(addr="127.0.0.1", host="127.0.0.1", port=port)
+        cert, key = self_signed_certificate("127.0.0.1")
+        settings.admission.server = kopf.WebhookServer(
+            addr="127.0.0.1", host="127.0.0.1", port=port, certfile=cert, pkeyfile=key, cafile=cert
+        )
         settings.admission.managed = MANAGED_NAME
     elif config.webhook_mode == "server":
         settings.admission.server = kopf.WebhookServer(
@@ -41,6 +47,37 @@ def configure_admission(settings: kopf.OperatorSettings, config: OperatorConfig)
             certfile=config.webhook_cert_file,
             pkeyfile=config.webhook_key_file,
         )
+
+
+def self_signed_certificate(ip: str) -> tuple[str, str]:
+    """A throwaway serving certificate for a loopback webhook, made with the openssl CLI (kopf's own
+    generator needs oscrypto, which cannot load OpenSSL 3)."""
+    directory = Path(tempfile.mkdtemp(prefix="maintenance-webhook-"))
+    cert, key = directory / "tls.crt", directory / "tls.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            f"/CN={ip}",
+            "-addext",
+            f"subjectAltName=IP:{ip}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return str(cert), str(key)
 
 
 def _approval(obj: Any) -> dict[str, Any] | None:

@@ -179,12 +179,19 @@ def test_sorted_by_severity_observed_first() -> None:
             observe([0.95], **MEM),
             observe([0.07], name="a-high"),
         ],
-        [fc(60.0)],
+        [fc(60.0), fc(60.0, indicator="b-warn")],
     )
     assert [(i.severity, i.indicator, i.predicted) for i in issues] == [
         (S.CRITICAL, "memory-usage", False),
         (S.HIGH, "a-high", False),
-        (S.HIGH, "memory-usage", True),
         (S.MEDIUM, "b-warn", False),
     ]
     assert issues[0].route is api.Route.AUTO_RESOLVE
+
+
+def test_no_predicted_issue_for_an_indicator_already_in_breach() -> None:
+    issues = classify(
+        [observe([0.95], **MEM), observe([0.5], **{**MEM, "name": "queue"})],
+        [fc(60.0), fc(60.0, indicator="queue")],
+    )
+    assert [(i.indicator, i.predicted) for i in issues] == [("memory-usage", False), ("queue", True)]

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Build (once, cached) the pinned binaries of the local test cluster:
+#   kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes),
+#   etcd (go.etcd.io/etcd/server/v3), kwok, helm.
+# Binaries go to $MO_CACHE_DIR/bin/<component>-<version>/<component>, never into
+# the git tree. A component is rebuilt only if its binary or stamp is missing or
+# the stamp does not match (version + recipe).
+#
+#   hack/cluster/build.sh          build what is missing
+#   hack/cluster/build.sh --check  exit 0 iff everything is cached (no build)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+stamp_of() { printf 'component=%s version=%s recipe=%s\n' "$1" "$2" "$BUILD_RECIPE"; }
+
+is_cached() { # COMPONENT VERSION
+  local bin dir
+  bin="$(bin_path "$1" "$2")"
+  dir="$(dirname "$bin")"
+  [[ -x "$bin" && -f "$dir/.stamp" && "$(cat "$dir/.stamp")" == "$(stamp_of "$1" "$2")" ]]
+}
+
+# install_bin COMPONENT VERSION BUILT_FILE: atomically place the binary + stamp.
+install_bin() {
+  local dir
+  dir="$(dirname "$(bin_path "$1" "$2")")"
+  rm -rf "$dir.tmp"
+  mkdir -p "$dir.tmp"
+  mv "$3" "$dir.tmp/$1"
+  stamp_of "$1" "$2" >"$dir.tmp/.stamp"
+  rm -rf "$dir"
+  mv "$dir.tmp" "$dir"
+}
+
+all_components=(
+  "kube-apiserver $K8S_VERSION" "kube-controller-manager $K8S_VERSION" "kube-scheduler $K8S_VERSION"
+  "etcd $ETCD_VERSION" "kwok $KWOK_VERSION" "helm $HELM_VERSION"
+)
+
+missing=()
+for c in "${all_components[@]}"; do
+  # shellcheck disable=SC2086
+  is_cached $c || missing+=("${c%% *}")
+done
+
+if [[ "${1:-}" == "--check" ]]; then
+  [[ ${#missing[@]} -eq 0 ]]
+  exit
+fi
+if [[ ${#missing[@]} -eq 0 ]]; then
+  log "all binaries cached in $MO_BIN_DIR"
+  exit 0
+fi
+log "to build: ${missing[*]} (cache: $MO_BIN_DIR)"
+
+GO="$(find_go)" || die "go not found (need go >= 1.24; /usr/local/go/bin/go is the usual place)"
+PATH="$(dirname "$GO"):$PATH"
+export PATH
+export CGO_ENABLED=0
+# Two concurrent builds on a small machine: keep the go build parallelism at
+# the core count so the machine is busy but not thrashing.
+JOBS="$(nproc)"
+SRC_DIR="$MO_CACHE_DIR/src"
+LOG_DIR="$MO_CACHE_DIR/logs"
+mkdir -p "$SRC_DIR" "$LOG_DIR" "$MO_BIN_DIR"
+# A private Go build cache, deleted after a successful build: the kubernetes
+# build leaves ~4 GB there that nothing else needs. MO_KEEP_GOCACHE=1 keeps it
+# (faster retries while changing the recipe). The module cache stays shared.
+export GOCACHE="$MO_CACHE_DIR/go-build"
+
+# Wrapper module directory (fresh each time, the module cache makes it cheap).
+new_wrapper() { # NAME -> prints dir
+  local d="$SRC_DIR/$1"
+  rm -rf "$d"
+  mkdir -p "$d"
+  printf '%s\n' "$d"
+}
+
+build_kubernetes() {
+  local t0=$SECONDS v="$K8S_VERSION" staging_v gomod dir out major minor date ld
+  staging_v="v0.${v#v1.}"                 # v1.34.4 -> v0.34.4
+  major=1
+  minor="$(cut -d. -f2 <<<"$v")"
+  dir="$(new_wrapper "kubernetes-$v")"
+  cd "$dir"
+  go mod init mo.local/cluster-build/kubernetes
+  gomod="$(go mod download -json "k8s.io/kubernetes@$v" | sed -n 's/.*"GoMod": "\(.*\)",*$/\1/p')"
+  [[ -f "$gomod" ]] || die "cannot download k8s.io/kubernetes@$v"
+  # k8s.io/kubernetes points each staging module at ./staging/...; consumers
+  # must replace every one with the published v0.<minor>.<patch>.
+  local staging
+  staging="$(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/.*#\1#p' "$gomod")"
+  [[ -n "$staging" ]] || die "no staging replaces found in $gomod"
+  local args=()
+  for m in $staging; do args+=("-replace=$m=$m@$staging_v"); done
+  go mod edit "${args[@]}"
+  go get "k8s.io/kubernetes/cmd/kube-apiserver@$v" \
+    "k8s.io/kubernetes/cmd/kube-controller-manager@$v" "k8s.io/kubernetes/cmd/kube-scheduler@$v"
+  date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "${gomod%.mod}.info")"
+  ld="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+    ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=${date:-1970-01-01T00:00:00Z}"
+  done
+  out="$dir/out"
+  mkdir -p "$out"
+  go build -p "$JOBS" -trimpath -ldflags "$ld" -o "$out/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler
+  for b in kube-apiserver kube-controller-manager kube-scheduler; do
+    install_bin "$b" "$v" "$out/$b"
+  done
+  rm -rf "$dir"
+  log "kubernetes $v built in $((SECONDS - t0))s"
+}
+
+build_etcd() {
+  local t0=$SECONDS dir
+  dir="$(new_wrapper "etcd-$ETCD_VERSION")"
+  cd "$dir"
+  go mod init mo.local/cluster-build/etcd
+  # server/ has relative replaces in its own go.mod: they are ignored for a
+  # dependency, so build it from this wrapper module.
+  go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  go build -p "$JOBS" -trimpath -ldflags "-s -w" -o "$dir/etcd" go.etcd.io/etcd/server/v3
+  install_bin etcd "$ETCD_VERSION" "$dir/etcd"
+  rm -rf "$dir"
+  log "etcd $ETCD_VERSION built in $((SECONDS - t0))s"
+}
+
+build_kwok() {
+  local t0=$SECONDS dir
+  dir="$(new_wrapper "kwok-$KWOK_VERSION")"
+  GOBIN="$dir" go install -p "$JOBS" -trimpath \
+    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
+    "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  install_bin kwok "$KWOK_VERSION" "$dir/kwok"
+  rm -rf "$dir"
+  log "kwok $KWOK_VERSION built in $((SECONDS - t0))s"
+}
+
+build_helm() {
+  local t0=$SECONDS dir
+  dir="$(new_wrapper "helm-$HELM_VERSION")"
+  GOBIN="$dir" go install -p "$JOBS" -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  install_bin helm "$HELM_VERSION" "$dir/helm"
+  rm -rf "$dir"
+  log "helm $HELM_VERSION built in $((SECONDS - t0))s"
+}
+
+has() { local x; for x in "${missing[@]}"; do [[ "$x" == "$1" ]] && return 0; done; return 1; }
+
+# Two lanes: the big kubernetes build, and the small ones one after another.
+T0=$SECONDS
+pids=()
+names=()
+if has kube-apiserver || has kube-controller-manager || has kube-scheduler; then
+  ( build_kubernetes ) >"$LOG_DIR/build-kubernetes.log" 2>&1 &
+  pids+=($!); names+=(kubernetes)
+  log "building kubernetes $K8S_VERSION (log: $LOG_DIR/build-kubernetes.log)"
+fi
+small=()
+for c in etcd kwok helm; do has "$c" && small+=("$c"); done
+if [[ ${#small[@]} -gt 0 ]]; then
+  (
+    for c in "${small[@]}"; do
+      ( "build_$c" ) || exit 1
+    done
+  ) >"$LOG_DIR/build-tools.log" 2>&1 &
+  pids+=($!); names+=(tools)
+  log "building ${small[*]} (log: $LOG_DIR/build-tools.log)"
+fi
+
+rc=0
+for i in "${!pids[@]}"; do
+  if ! wait "${pids[$i]}"; then
+    rc=1
+    log "build of ${names[$i]} FAILED; last lines of $LOG_DIR/build-${names[$i]}.log:"
+    tail -n 40 "$LOG_DIR/build-${names[$i]}.log" >&2
+  fi
+done
+grep -h ' built in ' "$LOG_DIR"/build-*.log >&2 || true
+[[ $rc -eq 0 ]] || die "build failed (Go build cache kept in $GOCACHE for the retry)"
+if [[ "${MO_KEEP_GOCACHE:-0}" != 1 ]]; then rm -rf "$GOCACHE"; fi
+log "build finished in $((SECONDS - T0))s; binaries in $MO_BIN_DIR"
