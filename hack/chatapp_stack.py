@@ -263,7 +263,7 @@ class OperatorProcess:
             "KUBECONFIG": self.stack.kubeconfig,
             "MAINTENANCE_OPERATOR_PROMETHEUS_URL": self.stack.prometheus_url,
             "MAINTENANCE_OPERATOR_METRICS_PORT": str(self.stack.operator_metrics_port or 0),
-            "MAINTENANCE_OPERATOR_LIVENESS_ENDPOINT": "http://127.0.0.1:0/healthz",
+            "MAINTENANCE_OPERATOR_LIVENESS_ENDPOINT": f"http://127.0.0.1:{_free_port()}/healthz",
             "MAINTENANCE_OPERATOR_LOG_FORMAT": "text",
             "MAINTENANCE_OPERATOR_WEBHOOK_MODE": "local",
             "MAINTENANCE_OPERATOR_WEBHOOK_PORT": str(_free_port()),

@@ -17,7 +17,7 @@ import kopf
 from kubernetes.client.exceptions import ApiException
 
 from maintenance_operator import assessor, metrics, notify, proposals
-from maintenance_operator.adapters import crs, kube
+from maintenance_operator.adapters import kube
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import (
     approval,
@@ -105,6 +105,7 @@ class Tick:
             extra["completed_at"] = machine.rfc3339(self.now)
         await self.save(**extra)
         metrics.TRANSITIONS.labels(phase=phase.value).inc()
+        log.info("remediation %s/%s: %s (%s): %s", self.namespace, self.name, phase.value, reason, message)
         level = "Warning" if phase in _BAD else "Normal"
         self.events.append((level, reason, f"{phase.value}: {message}"))
 
@@ -266,9 +267,12 @@ async def _backlog(tick: Tick) -> None:
 
 
 async def _history(tick: Tick) -> tuple[list[guards.ExecutionRecord], int]:
-    items = await tick.runtime.resources.list(
-        "Remediation", tick.namespace, labels={crs.TARGET_LABEL: tick.spec.target_ref.name}
-    )
+    # by spec, not label: Remediations written by people or other tools count too
+    items = [
+        item
+        for item in await tick.runtime.resources.list("Remediation", tick.namespace)
+        if ((item.get("spec") or {}).get("targetRef") or {}).get("name") == tick.spec.target_ref.name
+    ]
     records: list[guards.ExecutionRecord] = []
     active = 0
     for item in items:
@@ -327,6 +331,7 @@ async def _blocked(tick: Tick, violations: Sequence[guards.GuardViolation]) -> N
         now=tick.now,
     )
     if [c.message for c in conditions] != [c.message for c in tick.status.conditions]:
+        log.info("remediation %s/%s blocked: %s", tick.namespace, tick.name, message)
         tick.events.append(("Normal", violations[0].reason, f"waiting: {message}"))
         await tick.save(conditions=conditions, message=f"blocked: {message}")
 

@@ -132,6 +132,23 @@ async def open_remediation(runtime: Runtime, *, namespace: str, target: str, fin
     return None
 
 
+async def open_plans(runtime: Runtime, *, namespace: str, target: str) -> dict[str, str]:
+    """Plan key to name of every non-terminal Remediation on the target."""
+    found: dict[str, str] = {}
+    for item in await runtime.resources.list("Remediation", namespace):
+        if ((item.get("spec") or {}).get("targetRef") or {}).get("name") != target:
+            continue
+        phase = (item.get("status") or {}).get("phase")
+        if machine.is_terminal(api.RemediationPhase(phase) if phase else None):
+            continue
+        try:
+            plan = api.Plan.model_validate((item.get("spec") or {}).get("plan") or {})
+        except ValueError:
+            continue
+        found[_plan_key(plan)] = str(item["metadata"]["name"])
+    return found
+
+
 def remediation_name(assessment: str, fingerprint: str) -> str:
     return f"{assessment[:200]}-{fingerprint[:10]}"
 
@@ -166,6 +183,7 @@ async def propose(
     config = await config_values(runtime, namespace=namespace, policy=policy)
     known_good = (policy_status.get("knownGoodConfig") or {}).get("data") or {}
     outcomes = [api.Outcome.model_validate(o) for o in policy_status.get("outcomes") or []]
+    planned = await open_plans(runtime, namespace=namespace, target=target_name)
     for issue in actionable:
         existing = await open_remediation(
             runtime, namespace=namespace, target=target_name, fingerprint=issue.fingerprint
@@ -188,9 +206,14 @@ async def propose(
             now=now,
         )
         result = await planner.plan(ctx)
+        plan = result.plan or planning.offline_plan(ctx)
+        same = planned.get(_plan_key(plan))
+        if same is not None and plan.mutating:
+            # one fault often breaches several indicators (queue, latency, sessions): one change, not three
+            created[issue.fingerprint] = same
+            continue
         if result.fallback_reason:
             metrics.PLANNER_FALLBACKS.labels(reason=result.error_kind or "fallback").inc()
-        plan = result.plan or planning.offline_plan(ctx)
         _count_tokens(namespace=namespace, policy=policy_name, usage=result.usage)
         name = remediation_name(assessment_name, issue.fingerprint)
         body = {
@@ -231,7 +254,12 @@ async def propose(
         }
         await runtime.resources.create("Remediation", namespace, body)
         created[issue.fingerprint] = name
+        planned[_plan_key(plan)] = name
     return created, spent(planner)
+
+
+def _plan_key(plan: api.Plan) -> str:
+    return "|".join(sorted(str(a.wire()) for a in plan.actions))
 
 
 def _count_tokens(*, namespace: str, policy: str, usage: api.TokenUsage) -> None:

@@ -75,6 +75,9 @@ class Release:
 @pytest.fixture
 def release(local_cluster: Any, namespace: str) -> Iterator[Release]:
     rel = Release(kubeconfig=local_cluster.kubeconfig, namespace=namespace, name=f"mo{uuid.uuid4().hex[:6]}")
+    # CRDs are installed once per cluster (kubectl apply -f crds/), never owned by a release; RBAC checks
+    # on remediations need the resource type to exist
+    rel.kubectl("apply", "--server-side", "-f", str(CHART / "crds"))
     try:
         yield rel
     finally:

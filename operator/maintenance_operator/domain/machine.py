@@ -24,8 +24,18 @@ CHANGING = frozenset({P.EXECUTING, P.VERIFYING, P.PAUSED})
 
 TRANSITIONS: dict[RemediationPhase, frozenset[RemediationPhase]] = {
     # Succeeded straight from Proposed: a NoAction plan has nothing to execute.
+    # Failed from Proposed: the plan did not validate against the policy and the live target.
     P.PROPOSED: frozenset(
-        {P.AWAITING_APPROVAL, P.SCHEDULED, P.BACKLOG, P.APPROVED, P.ESCALATED, P.REJECTED, P.SUCCEEDED}
+        {
+            P.AWAITING_APPROVAL,
+            P.SCHEDULED,
+            P.BACKLOG,
+            P.APPROVED,
+            P.ESCALATED,
+            P.REJECTED,
+            P.SUCCEEDED,
+            P.FAILED,
+        }
     ),
     P.AWAITING_APPROVAL: frozenset({P.APPROVED, P.REJECTED, P.EXPIRED}),
     P.SCHEDULED: frozenset({P.APPROVED, P.EXPIRED, P.REJECTED}),
@@ -33,7 +43,8 @@ TRANSITIONS: dict[RemediationPhase, frozenset[RemediationPhase]] = {
     P.BACKLOG: frozenset({P.APPROVED, P.REJECTED, P.EXPIRED}),
     # Escalated/Failed: a guard that can never pass (e.g. an HPA owns the replicas) needs a human.
     P.APPROVED: frozenset({P.EXECUTING, P.ESCALATED, P.FAILED}),
-    P.EXECUTING: frozenset({P.VERIFYING, P.ROLLING_BACK, P.FAILED}),
+    # Escalated from Executing: every write was recorded as a proposed change (GitOps-managed target).
+    P.EXECUTING: frozenset({P.VERIFYING, P.ROLLING_BACK, P.FAILED, P.ESCALATED}),
     P.VERIFYING: frozenset({P.SUCCEEDED, P.ROLLING_BACK, P.PAUSED}),
     P.PAUSED: frozenset({P.ROLLING_BACK, P.SUCCEEDED}),
     P.ROLLING_BACK: frozenset({P.ROLLED_BACK, P.FAILED}),

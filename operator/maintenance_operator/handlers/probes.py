@@ -40,8 +40,12 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     runtime = getattr(memo, "runtime", None)
-    if runtime is not None:
-        from_memo(memo).api_client.close()  # type: ignore[no-untyped-call]
+    if runtime is None:
+        return
+    if runtime.config.webhook_mode == "local":
+        # a loopback webhook dies with this process; its configurations must not outlive it
+        await webhooks.remove_managed_configurations(runtime.api_client)
+    from_memo(memo).api_client.close()  # type: ignore[no-untyped-call]
 
 
 @kopf.on.probe(id="runtime")

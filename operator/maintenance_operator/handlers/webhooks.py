@@ -3,6 +3,7 @@ refuse approvals that are forged, expired or too late."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import tempfile
@@ -47,6 +48,23 @@ def configure_admission(settings: kopf.OperatorSettings, config: OperatorConfig)
             certfile=config.webhook_cert_file,
             pkeyfile=config.webhook_key_file,
         )
+
+
+async def remove_managed_configurations(api_client: Any) -> None:
+    """Delete the webhook configurations kopf registered for a loopback server."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    admission = client.AdmissionregistrationV1Api(api_client)
+    for delete in (
+        admission.delete_validating_webhook_configuration,
+        admission.delete_mutating_webhook_configuration,
+    ):
+        try:
+            await asyncio.to_thread(delete, MANAGED_NAME)
+        except ApiException as exc:
+            if exc.status != 404:
+                log.warning("could not remove webhook configuration %s: %s", MANAGED_NAME, exc.reason)
 
 
 def self_signed_certificate(ip: str) -> tuple[str, str]:
@@ -95,15 +113,14 @@ def _username(userinfo: Any) -> str:
 def stamp_approval(
     body: kopf.Body, old: Any, userinfo: Any, patch: kopf.Patch, memo: kopf.Memo, **_: Any
 ) -> None:
-    """A new decision gets approvedBy/approvedAt from the authenticated user and a signature; an existing
-    decision and its signature are put back exactly as they were."""
+    """A new decision gets approvedBy/approvedAt from the authenticated user and a signature; the
+    signature of an existing decision is put back exactly as it was."""
     new = _approval(body)
     previous = _approval(old)
     annotations = (body.get("metadata") or {}).get("annotations") or {}
     old_annotations = ((old or {}).get("metadata") or {}).get("annotations") or {}
     if previous is not None:
-        if new != previous:
-            patch.spec["approval"] = previous
+        # a changed decision is left for the CRD's rule to refuse loudly; the signature is put back
         if annotations.get(attestation.SIGNATURE_ANNOTATION) != old_annotations.get(
             attestation.SIGNATURE_ANNOTATION
         ):

@@ -1,0 +1,9 @@
+"""`make bench`: every benchmark in turn; results land in benchmarks/results/*.json."""
+
+from __future__ import annotations
+
+import runpy
+
+for module in ("benchmarks.prompt_tokens", "benchmarks.assessment", "benchmarks.operator_rss"):
+    print(f"=== {module}", flush=True)
+    runpy.run_module(module, run_name="__main__")

@@ -1,0 +1,476 @@
+"""The whole loop on the local cluster: fault → assessment → plan → approval → execution → verification
+in Prometheus → success or rollback, with the operator running as a real process."""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hack"))
+import chatapp_stack as stack_lib
+
+pytestmark = pytest.mark.e2e
+TERMINAL = {"Succeeded", "RolledBack", "Failed", "Rejected", "Expired", "Escalated", "Terminated"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def stack(local_cluster: Any, kubectl: Any) -> stack_lib.Stack:
+    kubectl("apply", "-f", str(ROOT / "crds"))
+    kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    return stack_lib.Stack(
+        kubeconfig=str(local_cluster.kubeconfig),
+        prometheus_url=local_cluster.prometheus_url,
+        simulator_url=local_cluster.simulator_url,
+        operator_metrics_port=local_cluster.operator_metrics_port,
+    )
+
+
+@pytest.fixture
+def app(stack: stack_lib.Stack, namespace: str, kube_api: Any) -> Iterator[str]:
+    """The Chat App, rolled out, with Prometheus already holding rate data for its pods."""
+    stack_lib.deploy_chatapp(kube_api, namespace)
+    stack_lib.wait_for(lambda: stack_lib.rolled_out(kube_api, namespace), timeout=90, what="chatapp rollout")
+    query = f'count(rate(chatapp_requests_total{{namespace="{namespace}"}}[15s]))'
+    stack_lib.wait_for(lambda: (stack_lib.prometheus_value(stack, query) or 0) >= 2, timeout=60, what=query)
+    yield namespace
+    stack_lib.clear_faults(stack)
+
+
+@pytest.fixture
+def operator(stack: stack_lib.Stack, app: str, tmp_path: Path) -> Iterator[stack_lib.OperatorProcess]:
+    process = stack_lib.OperatorProcess(stack, namespaces=[app], log_path=tmp_path / "operator.log").start()
+    yield process
+    process.stop()
+    log = (tmp_path / "operator.log").read_text(errors="replace")
+    assert "Traceback" not in log, log[-4000:]
+
+
+def policy(kube_api: Any, namespace: str, **overrides: Any) -> None:
+    base = {
+        # one scheduled performance analysis at start-up (records the known-good config), then on demand
+        "schedule": {"healthCheck": "1h", "performanceAnalysis": "1h"},
+        "actions": {"scale": {"enabled": True, "min": 2, "max": 6, "maxStep": 2}},
+    }
+    stack_lib._merge(base, overrides)
+    stack_lib.create(kube_api, "maintenancepolicies", namespace, stack_lib.demo_policy(namespace, **base))
+    stack_lib.wait_for(
+        lambda: _first_assessment_done(kube_api, namespace),
+        timeout=90,
+        what="the start-up performance analysis",
+    )
+
+
+def _first_assessment_done(kube_api: Any, namespace: str) -> bool:
+    found = stack_lib.items(kube_api, "healthassessments", namespace)
+    return bool(found) and (found[0].get("status") or {}).get("phase") in ("Completed", "Inconclusive")
+
+
+def assess(kube_api: Any, namespace: str) -> dict[str, Any]:
+    name = stack_lib.request_assessment(kube_api, namespace, f"ondemand-{uuid.uuid4().hex[:6]}")
+    return stack_lib.wait_for(
+        lambda: _finished(stack_lib.get(kube_api, "healthassessments", namespace, name)),
+        timeout=60,
+        what=f"assessment {name}",
+    )
+
+
+def _finished(obj: dict[str, Any]) -> dict[str, Any] | None:
+    return obj if (obj.get("status") or {}).get("phase") in ("Completed", "Inconclusive", "Failed") else None
+
+
+def remediations(kube_api: Any, namespace: str) -> list[dict[str, Any]]:
+    return stack_lib.items(kube_api, "remediations", namespace)
+
+
+def wait_terminal(kube_api: Any, namespace: str, name: str, timeout: float = 180) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        obj = stack_lib.get(kube_api, "remediations", namespace, name)
+        return obj if (obj.get("status") or {}).get("phase") in TERMINAL else None
+
+    return stack_lib.wait_for(done, timeout=timeout, interval=1, what=f"remediation {name} to finish")
+
+
+def remediation_for(kube_api: Any, namespace: str, indicator: str, timeout: float = 60) -> dict[str, Any]:
+    def find() -> dict[str, Any] | None:
+        # an issue may share the Remediation of another issue with the same plan (one fault, one change)
+        for assessment in stack_lib.items(kube_api, "healthassessments", namespace):
+            for issue in (assessment.get("status") or {}).get("issues") or []:
+                if issue["indicator"] == indicator and issue.get("remediation"):
+                    found: dict[str, Any] = stack_lib.get(
+                        kube_api, "remediations", namespace, issue["remediation"]
+                    )
+                    return found
+        return None
+
+    return stack_lib.wait_for(find, timeout=timeout, what=f"a remediation for {indicator}")
+
+
+def manual_remediation(
+    kube_api: Any,
+    namespace: str,
+    *,
+    severity: str,
+    indicator: str,
+    category: str,
+    actions: list[dict[str, Any]],
+    confidence: float = 9.0,
+) -> str:
+    """A Remediation written by a person (or another tool): validated and routed like any plan."""
+    name = f"manual-{uuid.uuid4().hex[:6]}"
+    stack_lib.create(
+        kube_api,
+        "remediations",
+        namespace,
+        {
+            "kind": "Remediation",
+            "metadata": {"name": name},
+            "spec": {
+                "policyRef": {"name": "chatapp"},
+                "targetRef": {"name": "chatapp"},
+                "issue": {
+                    "fingerprint": f"manual{uuid.uuid4().hex[:10]}",
+                    "title": f"{indicator} (manual)",
+                    "severity": severity,
+                    "category": category,
+                    "dimension": "core",
+                    "indicator": indicator,
+                },
+                "plan": {"actions": actions, "rationale": "written by hand", "confidence": confidence},
+            },
+        },
+    )
+    return name
+
+
+def replica_sets(kube_api: Any, namespace: str) -> list[Any]:
+    return list(client.AppsV1Api(kube_api).list_namespaced_replica_set(namespace).items)
+
+
+def action_types(remediation: dict[str, Any]) -> list[str]:
+    return [a["type"] for a in remediation["spec"]["plan"]["actions"]]
+
+
+# ---------------------------------------------------------------- faults the operator can fix
+
+
+def test_memory_leak_is_fixed_by_a_verified_restart(
+    stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess
+) -> None:
+    policy(kube_api, app)
+    stack_lib.inject(stack, {"type": "memory_leak", "namespace": app, "bytesPerSecond": 40_000_000})
+    time.sleep(10)
+    assessment = assess(kube_api, app)
+    issues = assessment["status"]["issues"]
+    assert any(i["indicator"] == "memory-usage" and i["severity"] == "critical" for i in issues), issues
+    rem = wait_terminal(kube_api, app, remediation_for(kube_api, app, "memory-usage")["metadata"]["name"])
+    assert action_types(rem) == ["RolloutRestart"]
+    assert rem["status"]["phase"] == "Succeeded", rem["status"]
+    assert rem["status"]["approvedBy"] == "policy:autoApprove"
+    assert rem["status"]["verification"]["successes"] >= 1
+    ratio = stack_lib.prometheus_value(
+        stack,
+        f'max(chatapp_memory_bytes{{namespace="{app}"}} / chatapp_memory_limit_bytes{{namespace="{app}"}})',
+    )
+    assert ratio is not None and ratio < 0.5
+    outcomes = stack_lib.get(kube_api, "maintenancepolicies", app, "chatapp")["status"]["outcomes"]
+    assert outcomes[-1]["result"] == "Succeeded" and outcomes[-1]["action"] == "RolloutRestart"
+
+
+def test_bad_release_is_rolled_back_to_the_previous_revision(
+    stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess
+) -> None:
+    policy(kube_api, app, autoApprove={"severities": ["critical", "high"], "maxRisk": "High"})
+    stack_lib.set_image(kube_api, app, "chatapp:1.1")
+    stack_lib.wait_for(lambda: stack_lib.rolled_out(kube_api, app), timeout=90, what="release rollout")
+    stack_lib.inject(stack, {"type": "bad_release", "namespace": app, "image": "chatapp:1.1"})
+    time.sleep(16)
+    assess(kube_api, app)
+    rem = wait_terminal(kube_api, app, remediation_for(kube_api, app, "error-ratio")["metadata"]["name"])
+    assert action_types(rem) == ["Rollback"]
+    assert rem["spec"]["plan"]["actions"][0]["rollback"]["toRevision"] == 1
+    assert rem["status"]["phase"] == "Succeeded", rem["status"]
+    image = stack_lib.deployment(kube_api, app)["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "chatapp:1.0"
+
+
+def test_load_surge_is_absorbed_by_scaling_within_bounds(
+    stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess
+) -> None:
+    policy(kube_api, app, autoApprove={"severities": ["critical", "high"], "maxRisk": "High"})
+    stack_lib.inject(stack, {"type": "load_surge", "namespace": app, "totalLoad": 250})
+    time.sleep(15)
+    assess(kube_api, app)
+    rem = wait_terminal(kube_api, app, remediation_for(kube_api, app, "queue-depth")["metadata"]["name"])
+    assert action_types(rem) == ["Scale"]
+    replicas = rem["spec"]["plan"]["actions"][0]["scale"]["replicas"]
+    assert 3 <= replicas <= 4
+    assert rem["status"]["phase"] == "Succeeded", rem["status"]
+    assert stack_lib.deployment(kube_api, app)["spec"]["replicas"] == replicas
+
+
+def test_config_corruption_is_patched_back_to_the_known_good_value(
+    stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess
+) -> None:
+    policy(kube_api, app, autoApprove={"severities": ["critical", "high"], "maxRisk": "High"})
+    known = stack_lib.get(kube_api, "maintenancepolicies", app, "chatapp")["status"]["knownGoodConfig"]
+    assert known["data"]["eventbus.maxQueue"] == "1000"
+    stack_lib.inject(
+        stack,
+        {
+            "type": "config_corruption",
+            "namespace": app,
+            "configMap": stack_lib.CONFIG_MAP,
+            "key": "eventbus.maxQueue",
+            "badValue": "-1",
+        },
+    )
+    time.sleep(15)
+    assess(kube_api, app)
+    rem = wait_terminal(
+        kube_api, app, remediation_for(kube_api, app, "config-reload-failure-rate")["metadata"]["name"]
+    )
+    assert action_types(rem) == ["ConfigPatch"]
+    assert rem["spec"]["plan"]["actions"][0]["configPatch"]["value"] == "1000"
+    assert rem["status"]["phase"] == "Succeeded", rem["status"]
+    data = client.CoreV1Api(kube_api).read_namespaced_config_map(stack_lib.CONFIG_MAP, app).data
+    assert data["eventbus.maxQueue"] == "1000"
+
+
+# ---------------------------------------------------------------- what must not be "fixed"
+
+
+def test_external_outage_changes_nothing(
+    stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess
+) -> None:
+    policy(kube_api, app, autoApprove={"severities": ["critical", "high"], "maxRisk": "High"})
+    generation = stack_lib.deployment(kube_api, app)["metadata"]["generation"]
+    stack_lib.inject(stack, {"type": "llm_slowdown", "namespace": app})
+    time.sleep(15)
+    assessment = assess(kube_api, app)
+    assert any(i["category"] == "external-dependency" for i in assessment["status"]["issues"])
+    rem = wait_terminal(kube_api, app, remediation_for(kube_api, app, "llm-error-ratio")["metadata"]["name"])
+    assert set(action_types(rem)) <= {"NoAction", "Escalate"}
+    assert rem["status"]["phase"] in ("Escalated", "Succeeded")
+    assert not rem["status"].get("steps") or all(s["phase"] == "Skipped" for s in rem["status"]["steps"])
+    assert stack_lib.deployment(kube_api, app)["metadata"]["generation"] == generation
+
+
+def test_a_remediation_that_does_not_help_is_rolled_back(
+    stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess
+) -> None:
+    policy(kube_api, app)
+    before = stack_lib.deployment(kube_api, app)["spec"]["template"]
+    stack_lib.inject(stack, {"type": "llm_slowdown", "namespace": app})
+    time.sleep(15)
+    name = manual_remediation(
+        kube_api,
+        app,
+        severity="critical",
+        indicator="llm-error-ratio",
+        category="external-dependency",
+        actions=[{"type": "RolloutRestart"}],
+    )
+    rem = wait_terminal(kube_api, app, name)
+    assert rem["status"]["phase"] == "RolledBack", rem["status"]
+    assert rem["status"]["rolledBack"] is True
+    assert rem["status"]["verification"]["failures"] >= 1
+    stack_lib.wait_for(lambda: stack_lib.rolled_out(kube_api, app), timeout=90, what="rollback rollout")
+    after = stack_lib.deployment(kube_api, app)["spec"]["template"]
+    assert (after["metadata"].get("annotations") or {}).get("kubectl.kubernetes.io/restartedAt") == (
+        before["metadata"].get("annotations") or {}
+    ).get("kubectl.kubernetes.io/restartedAt")
+
+
+def test_prometheus_outage_means_no_action(
+    stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess
+) -> None:
+    stack_lib.create(
+        kube_api,
+        "maintenancepolicies",
+        app,
+        stack_lib.demo_policy(
+            app,
+            prometheus={"url": "http://127.0.0.1:9", "timeout": "2s"},
+            schedule={"healthCheck": "1h", "performanceAnalysis": "1h"},
+        ),
+    )
+    stack_lib.inject(stack, {"type": "memory_leak", "namespace": app, "bytesPerSecond": 40_000_000})
+    time.sleep(5)
+    assessment = assess(kube_api, app)
+    assert assessment["status"]["phase"] == "Inconclusive"
+    assert (
+        "unreachable" in assessment["status"]["message"].lower()
+        or "no usable" in assessment["status"]["message"].lower()
+    )
+    assert not assessment["status"].get("issues")
+    time.sleep(5)
+    assert remediations(kube_api, app) == []
+
+
+# ---------------------------------------------------------------- approvals, guards, crashes
+
+
+def test_high_severity_waits_for_a_human_and_the_webhook_records_who(
+    stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess, kubectl: Any
+) -> None:
+    policy(kube_api, app)
+    name = manual_remediation(
+        kube_api,
+        app,
+        severity="high",
+        indicator="memory-usage",
+        category="memory",
+        actions=[{"type": "RolloutRestart"}],
+    )
+    stack_lib.wait_for(
+        lambda: (
+            (stack_lib.get(kube_api, "remediations", app, name).get("status") or {}).get("phase")
+            == "AwaitingApproval"
+        ),
+        timeout=30,
+        what="AwaitingApproval",
+    )
+    time.sleep(6)
+    assert stack_lib.get(kube_api, "remediations", app, name)["status"]["phase"] == "AwaitingApproval"
+    # a client cannot name someone else as the approver: the webhook overwrites it
+    kubectl(
+        "patch",
+        "remediation",
+        name,
+        "-n",
+        app,
+        "--type",
+        "merge",
+        "-p",
+        '{"spec":{"approval":{"approved":true,"approvedBy":"mallory"}}}',
+        check=False,
+    )
+    obj = stack_lib.get(kube_api, "remediations", app, name)
+    approval = obj["spec"].get("approval")
+    if approval is None:  # the validating webhook refused the forged approver outright
+        out = stack_lib.subprocess_plugin(stack, "approve", name, app)
+        assert "approved=true" in out
+        approval = stack_lib.get(kube_api, "remediations", app, name)["spec"]["approval"]
+    assert approval["approvedBy"] != "mallory" and approval["approvedBy"]
+    assert approval["approvedAt"]
+    rem = wait_terminal(kube_api, app, name)
+    assert rem["status"]["phase"] == "Succeeded", rem["status"]
+    assert rem["status"]["approvedBy"] == approval["approvedBy"]
+    # and the decision cannot be revoked afterwards
+    result = kubectl(
+        "patch",
+        "remediation",
+        name,
+        "-n",
+        app,
+        "--type",
+        "merge",
+        "-p",
+        '{"spec":{"approval":{"approved":false}}}',
+        check=False,
+    )
+    assert result.returncode != 0
+
+
+def test_a_remediation_cannot_be_created_pre_approved(
+    stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess
+) -> None:
+    policy(kube_api, app)
+    with pytest.raises(ApiException) as caught:
+        stack_lib.create(
+            kube_api,
+            "remediations",
+            app,
+            {
+                "kind": "Remediation",
+                "metadata": {"name": "sneaky"},
+                "spec": {
+                    "policyRef": {"name": "chatapp"},
+                    "targetRef": {"name": "chatapp"},
+                    "issue": {
+                        "fingerprint": "x",
+                        "title": "x",
+                        "severity": "high",
+                        "category": "memory",
+                        "dimension": "core",
+                        "indicator": "memory-usage",
+                    },
+                    "plan": {"actions": [{"type": "RolloutRestart"}], "rationale": "x", "confidence": 9},
+                    "approval": {"approved": True, "approvedBy": "system:admin"},
+                },
+            },
+        )
+    assert "cannot be created already approved" in str(caught.value.body)
+
+
+def test_cooldown_stops_repeated_actions(
+    stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess
+) -> None:
+    policy(kube_api, app, rateLimit={"maxPerHour": 5, "cooldown": "10m"})
+    first = manual_remediation(
+        kube_api,
+        app,
+        severity="critical",
+        indicator="memory-usage",
+        category="memory",
+        actions=[{"type": "RolloutRestart"}],
+    )
+    assert wait_terminal(kube_api, app, first)["status"]["phase"] == "Succeeded"
+    second = manual_remediation(
+        kube_api,
+        app,
+        severity="critical",
+        indicator="memory-usage",
+        category="memory",
+        actions=[{"type": "RolloutRestart"}],
+    )
+
+    def blocked() -> dict[str, Any] | None:
+        status = stack_lib.get(kube_api, "remediations", app, second).get("status") or {}
+        conditions = {c["type"]: c for c in status.get("conditions") or []}
+        return conditions.get("Blocked")
+
+    condition = stack_lib.wait_for(blocked, timeout=30, what="the cooldown guard")
+    assert condition["reason"] == "CooldownActive"
+    status = stack_lib.get(kube_api, "remediations", app, second)["status"]
+    assert status["phase"] == "Approved" and not status.get("steps")
+
+
+@pytest.mark.parametrize("kill_in", ["Executing", "Verifying"])
+def test_operator_killed_mid_remediation_finishes_without_applying_twice(
+    stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess, kill_in: str
+) -> None:
+    policy(kube_api, app)
+    before = {rs.metadata.name for rs in replica_sets(kube_api, app)}
+    name = manual_remediation(
+        kube_api,
+        app,
+        severity="critical",
+        indicator="memory-usage",
+        category="memory",
+        actions=[{"type": "RolloutRestart"}],
+    )
+
+    def phase() -> str | None:
+        return (stack_lib.get(kube_api, "remediations", app, name).get("status") or {}).get("phase")
+
+    stack_lib.wait_for(lambda: phase() == kill_in, timeout=60, interval=0.2, what=kill_in)
+    operator.kill()
+    time.sleep(3)
+    operator.start()
+    rem = wait_terminal(kube_api, app, name)
+    assert rem["status"]["phase"] == "Succeeded", rem["status"]
+    created = {rs.metadata.name for rs in replica_sets(kube_api, app)} - before
+    assert len(created) == 1, f"expected exactly one new ReplicaSet, got {created}"
+    [step] = rem["status"]["steps"]
+    annotations = stack_lib.deployment(kube_api, app)["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["kubectl.kubernetes.io/restartedAt"] == step["marker"]
