@@ -151,6 +151,8 @@ class Demo:
         fault_id = stack_lib.inject(self.stack, fault)
         say(f"Injected fault {fault_id}. Expecting: {step.expected}")
         existing = {r["metadata"]["name"] for r in self.remediations()}
+        say("  (letting the fault show in Prometheus for 12s, then asking for an on-demand assessment)")
+        time.sleep(12)
         stack_lib.request_assessment(
             self.api, NAMESPACE, f"demo-{fault['type'].replace('_', '-')}-{int(time.time())}"
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -89,7 +88,6 @@ def apply_kopf_settings(settings: kopf.OperatorSettings, config: OperatorConfig)
     settings.watching.connect_timeout = config.connect_timeout
     settings.networking.request_timeout = config.request_timeout
     settings.networking.connect_timeout = config.connect_timeout
-    settings.posting.level = logging.WARNING
     settings.posting.loggers = False
     settings.execution.max_workers = 8
     settings.batching.error_delays = (1, 2, 5, 10, 30, 60)

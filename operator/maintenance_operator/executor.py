@@ -23,6 +23,7 @@ from maintenance_operator.domain import (
     approval,
     attestation,
     guards,
+    judgement,
     machine,
     plan_validation,
     planning,
@@ -290,6 +291,15 @@ async def _history(tick: Tick) -> tuple[list[guards.ExecutionRecord], int]:
 
 
 async def _start(tick: Tick) -> None:
+    if not tick.status.started_at and tick.spec.assessment_ref is not None and await _issue_gone(tick):
+        # detected issues are re-measured before the first write: never act on a stale observation
+        await tick.move(
+            P.REJECTED,
+            reason="IssueResolved",
+            message=f"{tick.spec.issue.indicator} is healthy again before execution; nothing was changed",
+        )
+        await _finish(tick, result=P.REJECTED)
+        return
     target = tick.target()
     snapshot = await target.snapshot()
     history, active = await _history(tick)
@@ -318,6 +328,30 @@ async def _start(tick: Tick) -> None:
     ]
     await tick.save(pre_state=pre_state, steps=steps, started_at=machine.rfc3339(tick.now))
     await tick.move(P.EXECUTING, reason="Executing", message=f"executing: {_describe(tick.spec.plan)}")
+
+
+async def _issue_gone(tick: Tick) -> bool:
+    """True only when the triggering indicator is back inside its warning threshold now (no data, an
+    error or a value between warning and critical is not "gone")."""
+    indicator = next((i for i in tick.policy.indicators if i.name == tick.spec.issue.indicator), None)
+    if indicator is None:
+        return False
+    querier = await _querier(tick)
+    try:
+        measurement, _query = await assessor.measure(
+            indicator,
+            namespace=tick.namespace,
+            deployment=tick.spec.target_ref.name,
+            prometheus=querier,
+            now=tick.now,
+        )
+    finally:
+        querier.close()
+    return (
+        measurement.phase is api.MeasurementPhase.SUCCESSFUL
+        and measurement.value is not None
+        and judgement.level_of(measurement.value, indicator) is judgement.Level.OK
+    )
 
 
 async def _blocked(tick: Tick, violations: Sequence[guards.GuardViolation]) -> None:

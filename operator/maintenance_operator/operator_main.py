@@ -16,7 +16,10 @@ def run(*, namespaces: list[str], all_namespaces: bool) -> int:
     """Block running the operator until it is stopped; returns the exit code."""
     config = OperatorConfig.from_env()
     logs.configure(fmt=config.log_format, level=config.log_level)
-    import maintenance_operator.handlers  # noqa: F401  (registers the handlers)
+    from maintenance_operator.handlers import webhooks  # importing the package registers the handlers
+
+    if config.webhook_mode != "none":
+        webhooks.register()
 
     watched = namespaces or config.namespaces
     clusterwide = all_namespaces or not watched

@@ -132,14 +132,30 @@ async def open_remediation(runtime: Runtime, *, namespace: str, target: str, fin
     return None
 
 
+_ABSORBING = {
+    None,
+    *(
+        p.value
+        for p in (
+            api.RemediationPhase.PROPOSED,
+            api.RemediationPhase.APPROVED,
+            api.RemediationPhase.EXECUTING,
+            api.RemediationPhase.VERIFYING,
+        )
+    ),
+}
+
+
 async def open_plans(runtime: Runtime, *, namespace: str, target: str) -> dict[str, str]:
-    """Plan key to name of every non-terminal Remediation on the target."""
+    """Plan key to name of every Remediation on the target that is about to run or running."""
     found: dict[str, str] = {}
     for item in await runtime.resources.list("Remediation", namespace):
         if ((item.get("spec") or {}).get("targetRef") or {}).get("name") != target:
             continue
         phase = (item.get("status") or {}).get("phase")
-        if machine.is_terminal(api.RemediationPhase(phase) if phase else None):
+        # only plans that are about to run or running absorb new issues; one parked for a human or a
+        # maintenance window must not swallow a more urgent issue
+        if phase not in _ABSORBING:
             continue
         try:
             plan = api.Plan.model_validate((item.get("spec") or {}).get("plan") or {})
@@ -255,6 +271,8 @@ async def propose(
         await runtime.resources.create("Remediation", namespace, body)
         created[issue.fingerprint] = name
         planned[_plan_key(plan)] = name
+    if isinstance(planner, llm.FallbackPlanner):
+        await planner.aclose()
     return created, spent(planner)
 
 

@@ -4,6 +4,7 @@ schema's and CEL rules' own messages, and transition rules hold on update."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,9 @@ def rejected(api: client.CustomObjectsApi, plural: str, namespace: str, body: di
     with pytest.raises(ApiException) as caught:
         create(api, plural, namespace, body)
     assert caught.value.status == 422, caught.value.body
-    return str(caught.value.body)
+    status = json.loads(caught.value.body)
+    causes = [c.get("message", "") for c in (status.get("details") or {}).get("causes") or []]
+    return "\n".join([status.get("message", ""), *causes])
 
 
 def changed(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -126,7 +129,7 @@ ASSESSMENT_CASES = [
     ("spec.policyRef.name", "p" * 300, "may not be more than 253"),
     ("spec.policyRef", "chatapp", "must be of type object"),
     ("spec.trigger", 3, "must be of type string"),
-    ("spec.analysis", None, "Unsupported value"),
+    ("spec.analysis", "healthcheck", "Unsupported value"),
 ]
 
 

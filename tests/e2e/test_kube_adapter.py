@@ -222,7 +222,7 @@ async def test_lease_exclusive_until_release_or_expiry(kube_api: Any, namespace:
     lease = await first.read()
     assert lease is not None
     assert lease["spec"]["holderIdentity"] == "rem-a"
-    assert lease["spec"]["leaseTransitions"] == 1
+    assert lease["spec"]["leaseTransitions"] == 2  # rem-a -> rem-b -> rem-a
 
 
 async def test_post_event_on_object(kube_api: Any, namespace: str) -> None:

@@ -550,7 +550,7 @@ class TargetLease:
         return await self.acquire(now=now)
 
     async def release(self) -> bool:
-        """Give the lease up if we hold it (delete it with a resourceVersion precondition)."""
+        """Give the lease up if we hold it (clear holderIdentity, conditional on the resourceVersion)."""
         lease = await self.read()
         if lease is None:
             return True
@@ -558,11 +558,13 @@ class TargetLease:
             return False
         rv = (lease.get("metadata") or {}).get("resourceVersion")
         try:
+            # clear the holder rather than delete: the operator needs no delete permission at all, and a
+            # resourceVersion in the patch makes it conditional on nobody having taken the lease since
             await _raw(
-                self._api.delete_namespaced_custom_object,
+                self._api.patch_namespaced_custom_object,
                 *self._path,
                 self.name,
-                body=client.V1DeleteOptions(preconditions=client.V1Preconditions(resource_version=rv)),
+                {"metadata": {"resourceVersion": rv}, "spec": {"holderIdentity": None}},
             )
         except ApiException as exc:
             if exc.status == 404:

@@ -418,6 +418,16 @@ class FallbackPlanner:
         self.cache.put(key, result)
         return result
 
+    async def summarize(self, numbers: Mapping[str, Any]) -> tuple[str | None, TokenUsage]:
+        """Claude's narrative within the same daily budget; (None, no usage) when over budget."""
+        chars = len(prompt.SUMMARY_SYSTEM_PROMPT) + len(prompt.build_summary_message(numbers))
+        estimate = budget.estimate_call_tokens(prompt_chars=chars, max_output_tokens=1024)
+        if not self.token_budget.allow(self.budget_state.used(self._now()), estimate):
+            return None, TokenUsage()
+        text, usage = await self.primary.summarize(numbers)
+        self.budget_state = self.budget_state.record(usage, self._now())
+        return text, usage
+
     async def aclose(self) -> None:
         await self.primary.aclose()
 

@@ -42,7 +42,8 @@ TRANSITIONS: dict[RemediationPhase, frozenset[RemediationPhase]] = {
     # A backlog item runs only if a human approves it later.
     P.BACKLOG: frozenset({P.APPROVED, P.REJECTED, P.EXPIRED}),
     # Escalated/Failed: a guard that can never pass (e.g. an HPA owns the replicas) needs a human.
-    P.APPROVED: frozenset({P.EXECUTING, P.ESCALATED, P.FAILED}),
+    # Rejected from Approved: the operator declines a stale plan whose issue is gone before execution.
+    P.APPROVED: frozenset({P.EXECUTING, P.ESCALATED, P.FAILED, P.REJECTED}),
     # Escalated from Executing: every write was recorded as a proposed change (GitOps-managed target).
     P.EXECUTING: frozenset({P.VERIFYING, P.ROLLING_BACK, P.FAILED, P.ESCALATED}),
     P.VERIFYING: frozenset({P.SUCCEEDED, P.ROLLING_BACK, P.PAUSED}),

@@ -10,6 +10,7 @@ from typing import Any
 import kopf
 
 from maintenance_operator import assessor, metrics, proposals
+from maintenance_operator.adapters import llm
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import scoring
@@ -124,6 +125,10 @@ async def run_assessment(
         created, spent = await proposals.propose(
             runtime, policy_body=policy_body, policy=policy, assessment_name=name, status=result, now=now
         )
+    if result.issues and not policy.suspend:
+        result, spent = await _narrate(
+            runtime, namespace=namespace, policy=policy, policy_body=policy_body, result=result, spent=spent
+        )
     issues = [
         i.model_copy(
             update={
@@ -145,6 +150,55 @@ async def run_assessment(
         spent=spent,
     )
     _observe(body, namespace=namespace, policy=request.policy_ref.name, result=result, created=created)
+
+
+async def _narrate(
+    runtime: Runtime,
+    *,
+    namespace: str,
+    policy: api.MaintenancePolicySpec,
+    policy_body: dict[str, Any],
+    result: api.HealthAssessmentStatus,
+    spent: Any,
+) -> tuple[api.HealthAssessmentStatus, Any]:
+    """Claude's summary of an unhealthy assessment, from computed numbers only, within the daily budget;
+    the offline summary stays when Claude is off, over budget or down. Healthy assessments cost nothing."""
+    status = dict(policy_body.get("status") or {})
+    if spent is not None:
+        status = {**status, "tokenUsageDay": spent.day, "tokenUsage": spent.usage.wire()}
+    planner = await proposals.planner_for(runtime, namespace=namespace, policy=policy, policy_status=status)
+    if not isinstance(planner, llm.FallbackPlanner):
+        return result, spent
+    numbers = {
+        "overallScore": result.overall_score,
+        "dimensions": [
+            {"dimension": d.dimension.value, "score": d.score, "trend": d.trend.value}
+            for d in result.dimensions
+        ],
+        "issues": [
+            {
+                "severity": i.severity.value,
+                "indicator": i.indicator,
+                "category": i.category,
+                "predicted": i.predicted,
+                "value": i.evidence[0].value if i.evidence else None,
+            }
+            for i in result.issues
+        ],
+        "forecasts": [
+            {"indicator": f.indicator, "secondsToExhaustion": f.seconds_to_exhaustion}
+            for f in result.forecasts
+        ],
+    }
+    try:
+        text, usage = await planner.summarize(numbers)
+    finally:
+        await planner.aclose()
+    if text:
+        summary = api.Summary(text=text, source=api.SummarySource.LLM, model=policy.llm.model)
+        total = usage if result.token_usage is None else result.token_usage.plus(usage)
+        result = result.model_copy(update={"summary": summary, "token_usage": total})
+    return result, planner.budget_state
 
 
 async def _previous_results(

@@ -9,6 +9,7 @@ import kopf
 from pydantic import BaseModel, ValidationError
 
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import machine
 
 M = TypeVar("M", bound=BaseModel)
 TICK_SECONDS = 10.0
@@ -19,7 +20,7 @@ def now() -> datetime:
 
 
 def iso(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return machine.rfc3339(dt)
 
 
 def parse(model: type[M], data: Any) -> tuple[M | None, str | None]:
@@ -41,22 +42,22 @@ def set_condition(
     message: str,
     generation: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Conditions with one entry replaced; lastTransitionTime only moves when status changes."""
-    value = {True: "True", False: "False", None: "Unknown"}[status]
-    out = [dict(c) for c in (conditions or []) if c.get("type") != type_]
-    previous = next((c for c in (conditions or []) if c.get("type") == type_), None)
-    transition = previous.get("lastTransitionTime") if previous and previous.get("status") == value else None
-    entry: dict[str, Any] = {
-        "type": type_,
-        "status": value,
-        "reason": reason,
-        "message": message[:4000],
-        "lastTransitionTime": transition or iso(now()),
+    """Conditions as stored, with one entry replaced (see machine.set_condition for the rules)."""
+    value = {
+        True: api.ConditionStatus.TRUE,
+        False: api.ConditionStatus.FALSE,
+        None: api.ConditionStatus.UNKNOWN,
     }
-    if generation is not None:
-        entry["observedGeneration"] = generation
-    out.append(entry)
-    return sorted(out, key=lambda c: str(c["type"]))
+    typed = machine.set_condition(
+        [api.Condition.model_validate(c) for c in conditions or []],
+        type=type_,
+        status=value[status],
+        reason=reason,
+        message=message,
+        now=now(),
+        observed_generation=generation,
+    )
+    return [c.wire() for c in typed]
 
 
 def owner_reference(body: kopf.Body | dict[str, Any], *, controller: bool = True) -> dict[str, Any]:

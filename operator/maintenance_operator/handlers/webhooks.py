@@ -109,7 +109,6 @@ def _username(userinfo: Any) -> str:
     return str(name)
 
 
-@kopf.on.mutate(api.GROUP, api.VERSION, PLURAL, id="mutate-approval", operations=["UPDATE"])
 def stamp_approval(
     body: kopf.Body, old: Any, userinfo: Any, patch: kopf.Patch, memo: kopf.Memo, **_: Any
 ) -> None:
@@ -148,7 +147,6 @@ def stamp_approval(
     patch.metadata.annotations[attestation.SIGNATURE_ANNOTATION] = signature
 
 
-@kopf.on.validate(api.GROUP, api.VERSION, PLURAL, id="validate-approval", operations=["CREATE", "UPDATE"])
 def check_approval(body: kopf.Body, old: Any, operation: str | None, userinfo: Any, **_: Any) -> None:
     """Reject approvals at creation, after execution started, or after the approval expired."""
     new = _approval(body)
@@ -172,3 +170,19 @@ def check_approval(body: kopf.Body, old: Any, operation: str | None, userinfo: A
         raise kopf.AdmissionError(f"the approval request expired at {expires}", code=409)
     if new.get("approvedBy") and new.get("approvedBy") != _username(userinfo):
         raise kopf.AdmissionError("approvedBy is set by the admission webhook, not by clients", code=403)
+
+
+def register(registry: kopf.OperatorRegistry | None = None) -> None:
+    """Register the admission handlers. Only when a webhook server is configured: kopf refuses to start
+    with admission handlers but no server (webhookMode none)."""
+    kopf.on.mutate(
+        api.GROUP, api.VERSION, PLURAL, id="mutate-approval", operations=["UPDATE"], registry=registry
+    )(stamp_approval)
+    kopf.on.validate(
+        api.GROUP,
+        api.VERSION,
+        PLURAL,
+        id="validate-approval",
+        operations=["CREATE", "UPDATE"],
+        registry=registry,
+    )(check_approval)

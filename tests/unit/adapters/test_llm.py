@@ -443,3 +443,18 @@ def test_offline_operator_never_imports_anthropic() -> None:
         cwd=str(__import__("pathlib").Path(__file__).parents[3]),
     )
     assert out.stdout.strip() == "False False"
+
+
+async def test_fallback_summary_is_charged_to_the_daily_budget() -> None:
+    api = FakeMessagesAPI(ok(message(text="Memory is leaking.", stop_reason="end_turn")))
+    fp = fallback_planner(api)
+    text, usage = await fp.summarize({"overallScore": 6.2})
+    assert text == "Memory is leaking."
+    assert fp.budget_state.usage.total == usage.total > 0
+
+
+async def test_fallback_summary_over_budget_makes_no_http_call() -> None:
+    api = FakeMessagesAPI(ok(message(text="never sent", stop_reason="end_turn")))
+    text, usage = await fallback_planner(api, daily=200_000, used=199_900).summarize({"overallScore": 6.2})
+    assert text is None and usage.total == 0
+    assert len(api.requests) == 0

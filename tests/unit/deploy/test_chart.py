@@ -182,7 +182,7 @@ def test_watch_namespaces_gives_a_role_per_namespace(full: Manifest) -> None:
             }
         ]
         assert any(grants(r, "kopf.dev", "kopfpeerings", "patch") for r in role["rules"])
-    # Nothing that touches workloads is cluster-wide, and namespaces are not listed.
+    # Nothing that touches workloads is cluster-wide; namespaces are only read (kopf observes them).
     cluster_roles = [
         r for r in of_kind(full, "ClusterRole") if not r["metadata"]["name"].startswith("maintenance-")
     ]
@@ -192,7 +192,8 @@ def test_watch_namespaces_gives_a_role_per_namespace(full: Manifest) -> None:
             "apiGroups": ["apiextensions.k8s.io"],
             "resources": ["customresourcedefinitions"],
             "verbs": ["get", "list", "watch"],
-        }
+        },
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
     ]
     args = of_kind(full, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args == ["--namespace=chat", "--namespace=chat-staging"]

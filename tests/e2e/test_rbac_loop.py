@@ -1,0 +1,164 @@
+"""RBAC proved, not assumed: the operator runs with the chart's ServiceAccount token (not the admin
+kubeconfig) and the remediation loop still works; writes outside what the chart grants are denied."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from tests.unit.deploy.test_chart import CHART, HELM
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hack"))
+import chatapp_stack as stack_lib
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        HELM is None, reason="no helm binary on PATH or under ~/.cache/maintenance-operator/bin/"
+    ),
+]
+ROOT = Path(__file__).resolve().parents[2]
+RELEASE = "mo-rbac"
+
+
+@pytest.fixture
+def sa_kubeconfig(local_cluster: Any, namespace: str, kubectl: Any, tmp_path: Path) -> Iterator[Path]:
+    """Install the chart watching `namespace`, then a kubeconfig that authenticates as its ServiceAccount."""
+    kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
+    assert HELM is not None
+    subprocess.run(
+        [
+            HELM,
+            f"--kubeconfig={local_cluster.kubeconfig}",
+            "--namespace",
+            namespace,
+            "install",
+            RELEASE,
+            str(CHART),
+            "--skip-crds",
+            "--set",
+            f"watchNamespaces[0]={namespace}",
+            "--set",
+            "webhook.enabled=false",
+            "--set",
+            "rbac.createUserRoles=false",
+            "--timeout",
+            "120s",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    token = kubectl(
+        "create", "token", f"{RELEASE}-maintenance-operator", "-n", namespace, "--duration=1h"
+    ).stdout
+    admin = yaml.safe_load(Path(local_cluster.kubeconfig).read_text())
+    cluster = admin["clusters"][0]["cluster"]
+    path = tmp_path / "operator.kubeconfig"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "local", "cluster": cluster}],
+                "users": [{"name": "operator", "user": {"token": token.strip()}}],
+                "contexts": [{"name": "operator", "context": {"cluster": "local", "user": "operator"}}],
+                "current-context": "operator",
+            }
+        )
+    )
+    try:
+        yield path
+    finally:
+        subprocess.run(
+            [
+                HELM,
+                f"--kubeconfig={local_cluster.kubeconfig}",
+                "--namespace",
+                namespace,
+                "uninstall",
+                RELEASE,
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+
+
+def test_loop_runs_with_the_charts_service_account(
+    local_cluster: Any, namespace: str, kube_api: Any, sa_kubeconfig: Path, tmp_path: Path
+) -> None:
+    stack = stack_lib.Stack(
+        kubeconfig=str(sa_kubeconfig),
+        prometheus_url=local_cluster.prometheus_url,
+        simulator_url=local_cluster.simulator_url,
+        operator_metrics_port=local_cluster.operator_metrics_port,
+    )
+    stack_lib.deploy_chatapp(kube_api, namespace)
+    stack_lib.wait_for(lambda: stack_lib.rolled_out(kube_api, namespace), timeout=90, what="chatapp rollout")
+    query = f'count(rate(chatapp_requests_total{{namespace="{namespace}"}}[15s]))'
+    stack_lib.wait_for(lambda: (stack_lib.prometheus_value(stack, query) or 0) >= 2, timeout=60, what=query)
+    stack_lib.create(
+        kube_api,
+        "maintenancepolicies",
+        namespace,
+        stack_lib.demo_policy(namespace, schedule={"healthCheck": "1h", "performanceAnalysis": "1h"}),
+    )
+    operator = stack_lib.OperatorProcess(
+        stack,
+        namespaces=[namespace],
+        log_path=tmp_path / "operator.log",
+        extra_env={"MAINTENANCE_OPERATOR_WEBHOOK_MODE": "none"},
+    ).start()
+    try:
+        stack_lib.inject(stack, {"type": "memory_leak", "namespace": namespace, "bytesPerSecond": 40_000_000})
+        time.sleep(12)
+        stack_lib.request_assessment(kube_api, namespace, "rbac-check")
+
+        def finished() -> dict[str, Any] | None:
+            for rem in stack_lib.items(kube_api, "remediations", namespace):
+                if (rem.get("status") or {}).get("phase") in ("Succeeded", "Failed", "RolledBack"):
+                    return rem
+            return None
+
+        rem = stack_lib.wait_for(finished, timeout=180, what="a finished remediation")
+    finally:
+        operator.stop()
+        stack_lib.clear_faults(stack)
+    log = (tmp_path / "operator.log").read_text(errors="replace")
+    assert rem["status"]["phase"] == "Succeeded", rem["status"]
+    assert [a["type"] for a in rem["spec"]["plan"]["actions"]] == ["RolloutRestart"]
+    assert "Forbidden" not in log and " 403" not in log, log[-3000:]
+
+
+def test_the_service_account_cannot_reach_beyond_its_grant(
+    local_cluster: Any, namespace: str, kube_api: Any, sa_kubeconfig: Path
+) -> None:
+    api = config.new_client_from_config(config_file=str(sa_kubeconfig))
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    stack_lib.deploy_chatapp(kube_api, namespace)
+    with pytest.raises(ApiException) as caught:
+        apps.delete_namespaced_deployment("chatapp", namespace)
+    assert caught.value.status == 403
+    with pytest.raises(ApiException) as caught:
+        core.list_namespaced_secret(namespace)
+    assert caught.value.status == 403
+    with pytest.raises(ApiException) as caught:
+        apps.patch_namespaced_deployment("coredns", "kube-system", {"spec": {"replicas": 3}})
+    assert caught.value.status == 403
+    with pytest.raises(ApiException) as caught:
+        core.create_namespaced_pod(
+            namespace, {"metadata": {"name": "x"}, "spec": {"containers": [{"name": "x", "image": "x"}]}}
+        )
+    assert caught.value.status == 403
+    # and what it needs works: patching the watched Deployment (server-side dry run)
+    apps.patch_namespaced_deployment("chatapp", namespace, {"spec": {"replicas": 3}}, dry_run="All")

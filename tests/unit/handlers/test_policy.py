@@ -1,0 +1,80 @@
+"""The policy handler on real kopf Body/Patch objects."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import kopf
+from kopf._core.engines import posting
+
+from maintenance_operator.handlers import policy
+
+SPEC: dict[str, Any] = {
+    "targetRef": {"name": "chatapp"},
+    "indicators": [
+        {"name": "error-ratio", "dimension": "core", "query": "q", "warning": 0.01, "critical": 0.05}
+    ],
+}
+
+
+def body(spec: dict[str, Any], status: dict[str, Any] | None = None) -> kopf.Body:
+    return kopf.Body(
+        {
+            "apiVersion": "maintenance.chatapp.io/v1alpha1",
+            "kind": "MaintenancePolicy",
+            "metadata": {"name": "chatapp", "namespace": "chatapp", "uid": "u1", "generation": 3},
+            "spec": spec,
+            "status": status or {},
+        }
+    )
+
+
+async def reconcile(b: kopf.Body) -> tuple[kopf.Patch, list[Any]]:
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    token = posting.event_queue_var.set(queue)
+    settings = posting.settings_var.set(kopf.OperatorSettings())
+    loop = posting.event_queue_loop_var.set(asyncio.get_running_loop())
+    patch = kopf.Patch()
+    try:
+        await policy.reconcile_policy(spec=b.spec, status=b.status, meta=b.meta, body=b, patch=patch)
+    finally:
+        posting.event_queue_var.reset(token)
+        posting.settings_var.reset(settings)
+        posting.event_queue_loop_var.reset(loop)
+    events = []
+    with contextlib.suppress(asyncio.QueueEmpty):
+        while True:
+            events.append(queue.get_nowait())
+    return patch, events
+
+
+async def test_valid_policy_is_active_and_ready() -> None:
+    patch, events = await reconcile(body(SPEC))
+    assert patch.status["phase"] == "Active"
+    assert patch.status["observedGeneration"] == 3
+    [ready] = patch.status["conditions"]
+    assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "True", "Accepted")
+    assert events == []
+
+
+async def test_suspended_policy_says_so() -> None:
+    patch, _ = await reconcile(body({**SPEC, "suspend": True}))
+    assert patch.status["phase"] == "Suspended"
+    assert patch.status["conditions"][0]["status"] == "False"
+
+
+async def test_invalid_policy_is_reported_in_status_and_an_event_not_raised() -> None:
+    patch, events = await reconcile(body({**SPEC, "dimensionWeights": {"core": 90}}))
+    assert patch.status["phase"] == "Error"
+    [ready] = patch.status["conditions"]
+    assert ready["reason"] == "InvalidSpec" and "dimensionWeights must sum to 100" in ready["message"]
+    assert len(events) == 1 and events[0].reason == "InvalidSpec"
+
+
+async def test_condition_transition_time_is_kept_while_status_is_unchanged() -> None:
+    first, _ = await reconcile(body(SPEC))
+    earlier = [{**first.status["conditions"][0], "lastTransitionTime": "2026-01-01T00:00:00Z"}]
+    again, _ = await reconcile(body(SPEC, {"conditions": earlier}))
+    assert again.status["conditions"][0]["lastTransitionTime"] == "2026-01-01T00:00:00Z"
