@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 
-_SECRET_PATTERNS = (
-    re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}"),
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}"),
-    re.compile(r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',]+"),
-    re.compile(r"(?i)(api[_-]?key[\"']?\s*[:=]\s*[\"']?)[^\s\"',]+"),
-    re.compile(r"(?i)(password[\"']?\s*[:=]\s*[\"']?)[^\s\"',]+"),
-    re.compile(r"(?i)(token[\"']?\s*[:=]\s*[\"']?)[^\s\"',]{8,}"),
-)
+from maintenance_operator.domain import prompt
 
-
-def redact(text: str) -> str:
-    """Text with API keys, bearer tokens and passwords replaced by [REDACTED]."""
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[REDACTED]", text)
-    return text
+# one redaction for prompts and logs: API keys, tokens, passwords, credentials in URLs, long secrets
+redact = prompt.redact
 
 
 class JsonFormatter(logging.Formatter):

@@ -221,7 +221,14 @@ def test_config_corruption_is_patched_back_to_the_known_good_value(
     stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess
 ) -> None:
     policy(kube_api, app, autoApprove={"severities": ["critical", "high"], "maxRisk": "High"})
-    known = stack_lib.get(kube_api, "maintenancepolicies", app, "chatapp")["status"]["knownGoodConfig"]
+    def known_good() -> dict[str, Any] | None:
+        status = stack_lib.get(kube_api, "maintenancepolicies", app, "chatapp").get("status") or {}
+        if status.get("knownGoodConfig"):
+            return dict(status["knownGoodConfig"])
+        assess(kube_api, app)  # values become known-good only after staying healthy for a minute
+        return None
+
+    known = stack_lib.wait_for(known_good, timeout=180, interval=15, what="a known-good config")
     assert known["data"]["eventbus.maxQueue"] == "1000"
     stack_lib.inject(
         stack,

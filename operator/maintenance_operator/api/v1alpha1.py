@@ -702,7 +702,10 @@ class MaintenancePolicyStatus(StatusModel):
         default_factory=list, description="Recent remediation outcomes (bounded)."
     )
     known_good_config: KnownGoodConfig | None = Field(
-        default=None, description="Last healthy ConfigMap values."
+        default=None, description="ConfigMap values proven healthy (see candidateConfig)."
+    )
+    candidate_config: KnownGoodConfig | None = Field(
+        default=None, description="Values seen healthy, promoted to knownGoodConfig once they stay healthy."
     )
     token_usage_day: str | None = Field(default=None, description="UTC day (YYYY-MM-DD) of tokenUsage.")
     token_usage: TokenUsage | None = Field(default=None, description="LLM tokens spent on tokenUsageDay.")

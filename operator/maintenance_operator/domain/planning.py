@@ -326,9 +326,11 @@ def _candidates(ctx: PlanningContext) -> list[_Candidate]:
     if category in MEMORY:
         return [_restart, _rollback]
     if category in RELEASE_SENSITIVE:
+        # live config that differs from the known-good values is the prime suspect, before any release
+        first = [_config_patch] if ctx.actions.config_patch.enabled and config_drift(ctx) else []
         if revision_is_recent(ctx) and previous_revisions(ctx):
-            return [_rollback, _restart]
-        return [_restart, _rollback]
+            return [*first, _rollback, _restart]
+        return [*first, _restart, _rollback]
     if category in LOAD:
         return [_scale]
     if category == "config":

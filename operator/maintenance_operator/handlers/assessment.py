@@ -13,7 +13,7 @@ from maintenance_operator import assessor, metrics, proposals
 from maintenance_operator.adapters import llm
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import scoring
+from maintenance_operator.domain import known_good, scoring
 from maintenance_operator.handlers import common
 from maintenance_operator.runtime import Runtime, from_memo
 
@@ -248,20 +248,26 @@ async def _update_policy(
             message=f"assessment {assessment}: overall {result.overall_score}",
         ),
     }
-    if result.phase is api.AssessmentPhase.COMPLETED and result.healthy:
-        known_good = await proposals.config_values(runtime, namespace=namespace, policy=policy)
-        if known_good:
-            update["knownGoodConfig"] = api.KnownGoodConfig(
-                config_map=policy.actions.config_patch.config_map_ref.name
-                if policy.actions.config_patch.config_map_ref
-                else "",
-                data=known_good,
-                recorded_at=common.iso(common.now()),
-            ).wire()
+    config_map = policy.actions.config_patch.config_map_ref
+    if result.phase is api.AssessmentPhase.COMPLETED and config_map is not None:
+        known, candidate = known_good.advance(
+            known_good=_config_state(current.get("knownGoodConfig")),
+            candidate=_config_state(current.get("candidateConfig")),
+            config_map=config_map.name,
+            current=await proposals.config_values(runtime, namespace=namespace, policy=policy),
+            healthy=bool(result.healthy),
+            now=common.now(),
+        )
+        update["knownGoodConfig"] = known.wire() if known else None
+        update["candidateConfig"] = candidate.wire() if candidate else None
     if spent is not None:
         update["tokenUsageDay"] = spent.day
         update["tokenUsage"] = spent.usage.wire()
     await runtime.resources.patch_status("MaintenancePolicy", namespace, name, update)
+
+
+def _config_state(raw: Any) -> api.KnownGoodConfig | None:
+    return api.KnownGoodConfig.model_validate(raw) if raw else None
 
 
 def _observe(

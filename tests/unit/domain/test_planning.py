@@ -280,3 +280,18 @@ def test_state_digest_ignores_drifting_telemetry() -> None:
     assert planning.state_digest(a) == planning.state_digest(b)
     c = cases.ctx("memory", replicas=4)
     assert planning.state_digest(a) != planning.state_digest(c)
+
+
+def test_error_rate_with_drifted_config_patches_config_before_rolling_back() -> None:
+    context = cases.ctx(
+        "error-rate", config={cases.CONFIG_KEY: cases.BAD_CONFIG}, current_revision_age_seconds=600.0
+    )
+    plan = planning.offline_plan(context)
+    assert [a.type for a in plan.actions] == [ActionType.CONFIG_PATCH]
+    assert plan.actions[0].config_patch is not None
+    assert plan.actions[0].config_patch.value == cases.GOOD_CONFIG
+
+
+def test_error_rate_without_drift_still_rolls_back_a_recent_release() -> None:
+    plan = planning.offline_plan(cases.ctx("error-rate", current_revision_age_seconds=600.0))
+    assert [a.type for a in plan.actions] == [ActionType.ROLLBACK]
