@@ -213,6 +213,30 @@ def request_assessment(api: client.ApiClient, namespace: str, name: str, *, poli
     return name
 
 
+def delete_namespace(api: client.ApiClient, namespace: str) -> None:
+    """Delete a namespace even when no operator runs to release the finalizers on its custom resources."""
+    objects = custom(api)
+    for plural in ("remediations", "healthassessments", "maintenancepolicies"):
+        try:
+            found = objects.list_namespaced_custom_object(GROUP, VERSION, namespace, plural).get("items", [])
+        except ApiException:
+            continue
+        for item in found:
+            objects.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                plural,
+                item["metadata"]["name"],
+                {"metadata": {"finalizers": None}},
+            )
+    try:
+        client.CoreV1Api(api).delete_namespace(namespace)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
 # ---------------------------------------------------------------- faults
 
 

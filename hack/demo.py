@@ -59,14 +59,12 @@ class Demo:
 
     def setup(self) -> None:
         heading("1. The Chat App and its MaintenancePolicy")
-        core = client.CoreV1Api(self.api)
-        try:
-            core.delete_namespace(NAMESPACE)
+        if self._namespace_exists():
+            say(f"Removing the previous demo namespace {NAMESPACE} …")
+            stack_lib.delete_namespace(self.api, NAMESPACE)
             stack_lib.wait_for(
                 lambda: not self._namespace_exists(), timeout=120, what="old demo namespace to go"
             )
-        except client.ApiException:
-            pass
         stack_lib.deploy_chatapp(self.api, NAMESPACE)
         stack_lib.wait_for(
             lambda: stack_lib.rolled_out(self.api, NAMESPACE), timeout=120, what="chatapp to roll out"
@@ -83,6 +81,15 @@ class Demo:
         ).start()
         say(f"Operator started (log: {self.work / 'operator.log'}).")
         self.wait_healthy("the first healthy assessment")
+        say("… waiting until the live ConfigMap values are known-good (healthy for a minute), so that a")
+        say("  corrupted value can later be patched back to them")
+        stack_lib.wait_for(self._known_good, timeout=240, interval=5, what="a known-good config")
+        say("✔ known-good config recorded")
+
+    def _known_good(self) -> bool:
+        self.narrate()
+        policy = stack_lib.get(self.api, "maintenancepolicies", NAMESPACE, "chatapp")
+        return bool((policy.get("status") or {}).get("knownGoodConfig"))
 
     def _namespace_exists(self) -> bool:
         try:
@@ -264,7 +271,7 @@ def main() -> int:
             ),
             (
                 Step("load surge", "queue depth and latency → Scale up within bounds"),
-                {"type": "load_surge", "deployment": "chatapp", "namespace": NAMESPACE, "totalLoad": 400},
+                {"type": "load_surge", "deployment": "chatapp", "namespace": NAMESPACE, "totalLoad": 250},
                 None,
                 True,
             ),

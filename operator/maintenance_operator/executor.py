@@ -591,13 +591,19 @@ async def _roll_back(tick: Tick) -> None:
         await tick.move(
             P.ROLLED_BACK,
             reason="RolledBack",
-            message=f"pre-state restored: {result.message}",
+            message=f"pre-state restored ({_restored(pre_state)})",
             rolled_back=True,
         )
         await _finish(tick, result=P.ROLLED_BACK)
     elif state.failed:
         await tick.move(P.FAILED, reason="RollbackStuck", message=f"rollback rollout stuck: {state.message}")
         await _finish(tick, result=P.FAILED)
+
+
+def _restored(pre_state: api.PreState) -> str:
+    parts = [f"revision {pre_state.revision}", f"{pre_state.replicas} replicas"]
+    parts += [f"ConfigMap {c.name}" for c in pre_state.config_maps]
+    return ", ".join(parts)
 
 
 _STEPS = {

@@ -188,7 +188,8 @@ def test_operator_rbac(release: Release) -> None:
     # Nothing outside the watched namespace.
     assert not release.can("patch", "deployments.apps", "default")
     assert not release.can("get", "maintenancepolicies.maintenance.chatapp.io", "default")
-    assert not release.can("list", "namespaces")
+    assert release.can("list", "namespaces")  # read-only: kopf observes the namespaces it serves
+    assert not release.can("delete", "namespaces")
 
     # Never destructive, never secrets in bulk, never a shell.
     assert not release.can("delete", "deployments.apps", ns)

@@ -134,6 +134,7 @@ def test_loop_runs_with_the_charts_service_account(
     finally:
         operator.stop()
         stack_lib.clear_faults(stack)
+        stack_lib.delete_namespace(kube_api, namespace)
     log = (tmp_path / "operator.log").read_text(errors="replace")
     assert rem["status"]["phase"] == "Succeeded", rem["status"]
     assert [a["type"] for a in rem["spec"]["plan"]["actions"]] == ["RolloutRestart"]

@@ -50,6 +50,8 @@ def operator(stack: stack_lib.Stack, app: str, tmp_path: Path) -> Iterator[stack
     process = stack_lib.OperatorProcess(stack, namespaces=[app], log_path=tmp_path / "operator.log").start()
     yield process
     process.stop()
+    # with the operator gone, nothing would release the finalizers on its resources
+    stack_lib.delete_namespace(stack.api(), app)
     log = (tmp_path / "operator.log").read_text(errors="replace")
     assert "Traceback" not in log, log[-4000:]
 
@@ -221,6 +223,7 @@ def test_config_corruption_is_patched_back_to_the_known_good_value(
     stack: stack_lib.Stack, app: str, kube_api: Any, operator: stack_lib.OperatorProcess
 ) -> None:
     policy(kube_api, app, autoApprove={"severities": ["critical", "high"], "maxRisk": "High"})
+
     def known_good() -> dict[str, Any] | None:
         status = stack_lib.get(kube_api, "maintenancepolicies", app, "chatapp").get("status") or {}
         if status.get("knownGoodConfig"):
@@ -348,8 +351,18 @@ def test_high_severity_waits_for_a_human_and_the_webhook_records_who(
     )
     time.sleep(6)
     assert stack_lib.get(kube_api, "remediations", app, name)["status"]["phase"] == "AwaitingApproval"
-    # a client cannot name someone else as the approver: the webhook overwrites it
-    kubectl(
+    # a human approves with the kubectl plugin; the webhook stamps who, from the API server's user info
+    out = stack_lib.subprocess_plugin(stack, "approve", name, app)
+    assert "approved=true" in out
+    approval = stack_lib.get(kube_api, "remediations", app, name)["spec"]["approval"]
+    assert approval["approvedBy"] and approval["approvedAt"]
+    signature = stack_lib.get(kube_api, "remediations", app, name)["metadata"]["annotations"]
+    assert signature.get("maintenance.chatapp.io/approval-signature")
+    rem = wait_terminal(kube_api, app, name)
+    assert rem["status"]["phase"] == "Succeeded", rem["status"]
+    assert rem["status"]["approvedBy"] == approval["approvedBy"]
+    # nobody can rewrite who approved
+    forged = kubectl(
         "patch",
         "remediation",
         name,
@@ -361,17 +374,8 @@ def test_high_severity_waits_for_a_human_and_the_webhook_records_who(
         '{"spec":{"approval":{"approved":true,"approvedBy":"mallory"}}}',
         check=False,
     )
-    obj = stack_lib.get(kube_api, "remediations", app, name)
-    approval = obj["spec"].get("approval")
-    if approval is None:  # the validating webhook refused the forged approver outright
-        out = stack_lib.subprocess_plugin(stack, "approve", name, app)
-        assert "approved=true" in out
-        approval = stack_lib.get(kube_api, "remediations", app, name)["spec"]["approval"]
-    assert approval["approvedBy"] != "mallory" and approval["approvedBy"]
-    assert approval["approvedAt"]
-    rem = wait_terminal(kube_api, app, name)
-    assert rem["status"]["phase"] == "Succeeded", rem["status"]
-    assert rem["status"]["approvedBy"] == approval["approvedBy"]
+    assert forged.returncode != 0
+    assert stack_lib.get(kube_api, "remediations", app, name)["spec"]["approval"]["approvedBy"] != "mallory"
     # and the decision cannot be revoked afterwards
     result = kubectl(
         "patch",
