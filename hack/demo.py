@@ -70,8 +70,12 @@ class Demo:
             lambda: stack_lib.rolled_out(self.api, NAMESPACE), timeout=120, what="chatapp to roll out"
         )
         say(f"Deployment {NAMESPACE}/chatapp is Available with 2 pods (kwok fake nodes).")
+        # a maintenance window that is always open: medium issues run (within the autoApprove limits)
+        # instead of waiting for tonight, so the demo does not depend on the time of day
         policy = stack_lib.demo_policy(
-            NAMESPACE, autoApprove={"severities": ["critical"], "maxRisk": "Medium"}
+            NAMESPACE,
+            autoApprove={"severities": ["critical"], "maxRisk": "Medium"},
+            maintenanceWindows=[{"start": "00:00", "duration": "24h"}],
         )
         stack_lib.create(self.api, "maintenancepolicies", NAMESPACE, policy)
         say("Applied MaintenancePolicy chatapp: 12 indicators in 5 dimensions (30/25/20/15/10),")

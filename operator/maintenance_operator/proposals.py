@@ -120,15 +120,31 @@ def _summaries(
     ]
 
 
-async def open_remediation(runtime: Runtime, *, namespace: str, target: str, fingerprint: str) -> str | None:
-    """Name of a non-terminal Remediation for this target and issue, if one exists."""
+_WAITING = {
+    api.RemediationPhase.AWAITING_APPROVAL.value,
+    api.RemediationPhase.SCHEDULED.value,
+    api.RemediationPhase.BACKLOG.value,
+}
+
+
+async def open_remediation(
+    runtime: Runtime, *, namespace: str, target: str, fingerprint: str, severity: api.Severity
+) -> str | None:
+    """Name of a non-terminal Remediation for this target and issue, if one exists. One that waits for a
+    human or a window does not count once the issue became more severe: the new severity is routed again
+    (the waiting one is declined later if the issue is gone by then)."""
     items = await runtime.resources.list(
-        "Remediation", namespace, labels={crs.TARGET_LABEL: target, crs.FINGERPRINT_LABEL: fingerprint}
+        "Remediation", namespace, labels={crs.TARGET_LABEL: target, crs.FINGERPRINT_LABEL: fingerprint[:63]}
     )
     for item in items:
         phase = (item.get("status") or {}).get("phase")
-        if not machine.is_terminal(api.RemediationPhase(phase) if phase else None):
-            return str(item["metadata"]["name"])
+        if machine.is_terminal(api.RemediationPhase(phase) if phase else None):
+            continue
+        raw = ((item.get("spec") or {}).get("issue") or {}).get("severity")
+        earlier = api.Severity(raw) if raw in {s.value for s in api.Severity} else severity
+        if phase in _WAITING and api.SEVERITY_ORDER[severity] > api.SEVERITY_ORDER[earlier]:
+            continue
+        return str(item["metadata"]["name"])
     return None
 
 
@@ -202,7 +218,11 @@ async def propose(
     planned = await open_plans(runtime, namespace=namespace, target=target_name)
     for issue in actionable:
         existing = await open_remediation(
-            runtime, namespace=namespace, target=target_name, fingerprint=issue.fingerprint
+            runtime,
+            namespace=namespace,
+            target=target_name,
+            fingerprint=issue.fingerprint,
+            severity=issue.severity,
         )
         if existing:
             created[issue.fingerprint] = existing
