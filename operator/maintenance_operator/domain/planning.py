@@ -124,6 +124,11 @@ def previous_revisions(ctx: PlanningContext) -> list[int]:
     return older[: ctx.actions.rollback.max_revisions_back]
 
 
+def integration_degraded(ctx: PlanningContext) -> bool:
+    """An integration-dimension indicator (external services) is failing in the same assessment."""
+    return any(i.dimension == "integration" and i.phase == "Failed" for i in ctx.indicator_summary)
+
+
 def revision_is_recent(ctx: PlanningContext) -> bool:
     age = ctx.target.current_revision_age_seconds
     return age is not None and age < RECENT_REVISION_SECONDS
@@ -398,6 +403,12 @@ def offline_plan(ctx: PlanningContext) -> Plan:
     category = ctx.issue.category
     if category == "external-dependency":
         return _hands_off(ctx, "an external dependency is degraded and nothing in the cluster fixes it")
+    if category in LOAD and integration_degraded(ctx):
+        return _hands_off(
+            ctx,
+            f"{category} follows a degraded external dependency (integration indicators failing); "
+            "adding pods would only hide it",
+        )
     candidates = _candidates(ctx)
     if not candidates:
         return _hands_off(ctx, f"no automatic remediation exists for {category} issues")

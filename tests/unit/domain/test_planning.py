@@ -18,7 +18,7 @@ from maintenance_operator.api.v1alpha1 import (
 )
 from maintenance_operator.domain import planning
 from maintenance_operator.domain.plan_validation import validate_plan
-from maintenance_operator.domain.planning import PlanningContext, offline_plan
+from maintenance_operator.domain.planning import IndicatorSummary, PlanningContext, offline_plan
 from tests.unit.domain import planning_cases as cases
 
 RECENT = 20 * 60.0
@@ -295,3 +295,17 @@ def test_error_rate_with_drifted_config_patches_config_before_rolling_back() -> 
 def test_error_rate_without_drift_still_rolls_back_a_recent_release() -> None:
     plan = planning.offline_plan(cases.ctx("error-rate", current_revision_age_seconds=600.0))
     assert [a.type for a in plan.actions] == [ActionType.ROLLBACK]
+
+
+def test_latency_from_a_degraded_external_dependency_is_not_scaled_away() -> None:
+    base = cases.ctx("latency", severity=Severity.MEDIUM)
+    external = IndicatorSummary(name="llm-error-ratio", dimension="integration", phase="Failed", value=0.4)
+    context = base.model_copy(update={"indicator_summary": [*base.indicator_summary, external]})
+    plan = planning.offline_plan(context)
+    assert [a.type for a in plan.actions] == [ActionType.NO_ACTION]
+    assert "external dependency" in plan.rationale
+
+
+def test_latency_with_healthy_integrations_still_scales() -> None:
+    plan = planning.offline_plan(cases.ctx("latency", severity=Severity.MEDIUM))
+    assert [a.type for a in plan.actions] == [ActionType.SCALE]
