@@ -8,6 +8,7 @@ K8S_VERSION=v1.34.4   # k8s.io/kubernetes: kube-apiserver, kube-controller-manag
 ETCD_VERSION=v3.6.8   # go.etcd.io/etcd/server/v3
 KWOK_VERSION=v0.7.0   # sigs.k8s.io/kwok/cmd/kwok
 HELM_VERSION=v3.19.5  # helm.sh/helm/v3/cmd/helm
+PROMETHEUS_OPERATOR_VERSION=v0.94.0  # github.com/prometheus-operator/prometheus-operator: CRDs only
 # Bump when the build recipe changes so cached binaries are rebuilt.
 BUILD_RECIPE=1
 

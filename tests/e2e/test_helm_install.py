@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.unit.deploy.test_chart import CHART, HELM
+from tests.unit.deploy.test_chart import CHART, HELM, REPO
 
 pytestmark = [
     pytest.mark.e2e,
@@ -151,6 +151,86 @@ def test_install_accepts_every_object_and_becomes_available(release: Release) ->
     )
     assert deployment["spec"]["strategy"]["type"] == "Recreate"
     assert deployment["status"]["availableReplicas"] == 1
+
+
+MONITORING_CRDS_SCRIPT = REPO / "hack" / "cluster" / "monitoring-crds.sh"
+MONITORING_VALUES = ("--set", "metrics.serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true")
+
+
+@pytest.fixture
+def monitoring_crds(release: Release) -> None:
+    """prometheus-operator's ServiceMonitor and PrometheusRule CRDs, pinned upstream, installed once."""
+    proc = subprocess.run(
+        [str(MONITORING_CRDS_SCRIPT)], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    release.kubectl("apply", "--server-side", "-f", proc.stdout.strip())
+    for crd in ("servicemonitors", "prometheusrules"):
+        release.kubectl(
+            "wait", "--for=condition=Established", f"crd/{crd}.monitoring.coreos.com", "--timeout=60s"
+        )
+
+
+def test_service_monitor_and_prometheus_rule_are_accepted(
+    release: Release, monitoring_crds: None, tmp_path: Path
+) -> None:
+    """Strict field validation against prometheus-operator's own schemas, then a real install."""
+    rendered = [
+        d
+        for d in yaml.safe_load_all(
+            release.helm("template", release.name, str(CHART), *MONITORING_VALUES).stdout
+        )
+        if d and d["kind"] in ("ServiceMonitor", "PrometheusRule")
+    ]
+    assert sorted(d["kind"] for d in rendered) == ["PrometheusRule", "ServiceMonitor"]
+    objects = tmp_path / "monitoring.yaml"
+    objects.write_text(yaml.safe_dump_all(rendered))
+    # Strict: an unknown or misspelt field is an error, not silently pruned.
+    release.kubectl(
+        "apply", "--dry-run=server", "--validate=strict", "-n", release.namespace, "-f", str(objects)
+    )
+
+    broken = json.loads(json.dumps(rendered))
+    rule = next(d for d in broken if d["kind"] == "PrometheusRule")
+    rule["spec"]["groups"][0]["rules"][0]["exprr"] = rule["spec"]["groups"][0]["rules"][0].pop("expr")
+    objects.write_text(yaml.safe_dump_all(broken))
+    refused = release.kubectl(
+        "apply",
+        "--dry-run=server",
+        "--validate=strict",
+        "-n",
+        release.namespace,
+        "-f",
+        str(objects),
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "exprr" in refused.stderr
+
+    _install(release, *MONITORING_VALUES)
+    for doc in rendered:
+        stored = json.loads(
+            release.kubectl(
+                "get",
+                f"{doc['kind'].lower()}/{doc['metadata']['name']}",
+                "-n",
+                release.namespace,
+                "-o",
+                "json",
+            ).stdout
+        )
+        assert stored["spec"] == doc["spec"], (
+            f"{doc['kind']} was changed (pruned or defaulted) by the API server"
+        )
+    monitor = next(d for d in rendered if d["kind"] == "ServiceMonitor")
+    service = json.loads(
+        release.kubectl(
+            "get", f"service/{release.fullname}-metrics", "-n", release.namespace, "-o", "json"
+        ).stdout
+    )
+    labels = service["metadata"]["labels"]
+    assert all(labels.get(k) == v for k, v in monitor["spec"]["selector"]["matchLabels"].items())
+    assert monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in service["spec"]["ports"]}
 
 
 def test_chart_crds_are_accepted(release: Release) -> None:
