@@ -16,7 +16,7 @@ from typing import Any
 import kopf
 from kubernetes.client.exceptions import ApiException
 
-from maintenance_operator import assessor, metrics, notify, proposals
+from maintenance_operator import assessor, connections, metrics, notify, proposals
 from maintenance_operator.adapters import kube
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import (
@@ -336,17 +336,7 @@ async def _issue_gone(tick: Tick) -> bool:
     indicator = next((i for i in tick.policy.indicators if i.name == tick.spec.issue.indicator), None)
     if indicator is None:
         return False
-    querier = await _querier(tick)
-    try:
-        measurement, _query = await assessor.measure(
-            indicator,
-            namespace=tick.namespace,
-            deployment=tick.spec.target_ref.name,
-            prometheus=querier,
-            now=tick.now,
-        )
-    finally:
-        querier.close()
+    [(_indicator, measurement)] = await _measure_each(tick, [indicator])
     return (
         measurement.phase is api.MeasurementPhase.SUCCESSFUL
         and measurement.value is not None
@@ -531,20 +521,7 @@ async def _verify(tick: Tick) -> None:
 
 async def _measure(tick: Tick) -> api.Measurement:
     """One measurement over every success indicator: the worst judgement wins."""
-    found: list[tuple[api.Indicator, api.Measurement]] = []
-    querier = await _querier(tick)
-    try:
-        for indicator in _indicators(tick):
-            measurement, _query = await assessor.measure(
-                indicator,
-                namespace=tick.namespace,
-                deployment=tick.spec.target_ref.name,
-                prometheus=querier,
-                now=tick.now,
-            )
-            found.append((indicator, measurement))
-    finally:
-        querier.close()
+    found = await _measure_each(tick, _indicators(tick))
     if not found:
         return api.Measurement(
             phase=api.MeasurementPhase.INCONCLUSIVE,
@@ -556,10 +533,26 @@ async def _measure(tick: Tick) -> api.Measurement:
     return measurement.model_copy(update={"message": f"{indicator.name}: {measurement.message}".strip(": ")})
 
 
-async def _querier(tick: Tick) -> Any:
-    from maintenance_operator.handlers.assessment import querier_for
-
-    return await querier_for(tick.runtime, namespace=tick.namespace, spec=tick.policy.prometheus)
+async def _measure_each(
+    tick: Tick, indicators: Sequence[api.Indicator]
+) -> list[tuple[api.Indicator, api.Measurement]]:
+    """Measure the indicators now, on the target, over one Prometheus client."""
+    found: list[tuple[api.Indicator, api.Measurement]] = []
+    spec = tick.policy.prometheus
+    querier = await connections.querier_for(tick.runtime, namespace=tick.namespace, spec=spec)
+    try:
+        for indicator in indicators:
+            measurement, _query = await assessor.measure(
+                indicator,
+                namespace=tick.namespace,
+                deployment=tick.spec.target_ref.name,
+                prometheus=querier,
+                now=tick.now,
+            )
+            found.append((indicator, measurement))
+    finally:
+        querier.close()
+    return found
 
 
 async def _paused(tick: Tick) -> None:

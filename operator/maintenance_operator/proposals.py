@@ -269,16 +269,7 @@ async def propose(
                         else {}
                     ),
                 },
-                "ownerReferences": [
-                    {
-                        "apiVersion": api.API_VERSION,
-                        "kind": "MaintenancePolicy",
-                        "name": policy_name,
-                        "uid": policy_body["metadata"]["uid"],
-                        "controller": True,
-                        "blockOwnerDeletion": False,
-                    }
-                ],
+                "ownerReferences": [crs.owner_reference(policy_body, kind="MaintenancePolicy")],
             },
             "spec": api.RemediationSpec(
                 policy_ref=api.LocalObjectReference(name=policy_name),

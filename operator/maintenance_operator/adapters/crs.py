@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from kubernetes import client, config
@@ -131,3 +132,18 @@ class CustomResources:
             raise
         raw = (secret.data or {}).get(key)
         return base64.b64decode(raw).decode() if raw is not None else None
+
+
+def owner_reference(
+    body: Mapping[str, Any], *, kind: str | None = None, controller: bool = True
+) -> dict[str, Any]:
+    """An ownerReference to one of our objects; deleting the owner never blocks on its dependents."""
+    metadata = body["metadata"]
+    return {
+        "apiVersion": body.get("apiVersion", v1alpha1.API_VERSION),
+        "kind": kind or body["kind"],
+        "name": metadata["name"],
+        "uid": metadata["uid"],
+        "controller": controller,
+        "blockOwnerDeletion": False,
+    }

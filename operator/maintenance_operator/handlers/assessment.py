@@ -4,14 +4,12 @@ remediations for the issues found."""
 from __future__ import annotations
 
 import logging
-import tempfile
 from typing import Any
 
 import kopf
 
-from maintenance_operator import assessor, metrics, proposals
+from maintenance_operator import assessor, connections, metrics, proposals
 from maintenance_operator.adapters import llm
-from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import known_good, scoring
 from maintenance_operator.handlers import common
@@ -23,28 +21,6 @@ FINISHED = {
     p.value
     for p in (api.AssessmentPhase.COMPLETED, api.AssessmentPhase.INCONCLUSIVE, api.AssessmentPhase.FAILED)
 }
-
-
-async def querier_for(runtime: Runtime, *, namespace: str, spec: api.PrometheusSpec) -> prom.HttpPrometheus:
-    """A Prometheus client with the policy's URL, timeout, bearer token and CA (from Secrets)."""
-    token = None
-    ca_path = None
-    if spec.bearer_token_secret_ref is not None:
-        ref = spec.bearer_token_secret_ref
-        token = await runtime.resources.read_secret(namespace, ref.name, ref.key)
-    if spec.ca_secret_ref is not None:
-        ref = spec.ca_secret_ref
-        pem = await runtime.resources.read_secret(namespace, ref.name, ref.key)
-        if pem:
-            # requests wants a path; /tmp is the writable emptyDir of the operator Pod
-            with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as handle:
-                handle.write(pem)
-                ca_path = handle.name
-    return prom.HttpPrometheus(
-        spec.url or runtime.config.prometheus_url,
-        timeout=api.parse_duration(spec.timeout),
-        http=prom.session(bearer_token=token, ca_bundle=ca_path),
-    )
 
 
 def _fail(patch: kopf.Patch, body: kopf.Body, *, reason: str, message: str) -> None:
@@ -105,7 +81,7 @@ async def run_assessment(
     previous = await _previous_results(
         runtime, namespace=namespace, policy_status=policy_status, current=name
     )
-    querier = await querier_for(runtime, namespace=namespace, spec=policy.prometheus)
+    querier = await connections.querier_for(runtime, namespace=namespace, spec=policy.prometheus)
     try:
         outcome = await assessor.assess(
             policy=policy,

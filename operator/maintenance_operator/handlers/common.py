@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import kopf
 from pydantic import BaseModel, ValidationError
 
 from maintenance_operator.api import v1alpha1 as api
@@ -58,14 +57,3 @@ def set_condition(
         observed_generation=generation,
     )
     return [c.wire() for c in typed]
-
-
-def owner_reference(body: kopf.Body | dict[str, Any], *, controller: bool = True) -> dict[str, Any]:
-    return {
-        "apiVersion": body.get("apiVersion", api.API_VERSION),
-        "kind": body["kind"],
-        "name": body["metadata"]["name"],
-        "uid": body["metadata"]["uid"],
-        "controller": controller,
-        "blockOwnerDeletion": False,
-    }

@@ -89,7 +89,7 @@ async def schedule_assessments(
                         crs.TARGET_LABEL: policy.target_ref.name,
                         crs.ANALYSIS_LABEL: due.analysis.value,
                     },
-                    "ownerReferences": [common.owner_reference(body)],
+                    "ownerReferences": [crs.owner_reference(body)],
                 },
                 "spec": {"policyRef": {"name": name}, "trigger": "Scheduled", "analysis": due.analysis.value},
             },
