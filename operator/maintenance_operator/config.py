@@ -97,3 +97,17 @@ def apply_kopf_settings(settings: kopf.OperatorSettings, config: OperatorConfig)
         settings.peering.name = config.peering
         settings.peering.priority = config.priority
         settings.peering.mandatory = True
+
+
+def operator_identity(environ: dict[str, str], *, uid: int, hostname: str, pid: int) -> str:
+    """This process's kopf peering identity, without ``getpass``.
+
+    kopf's own guess calls ``getpass.getuser()``, which raises when the container runs as a uid that has
+    no /etc/passwd entry (``runAsUser`` overridden, OpenShift's random uids): a crash loop at startup.
+    In a Pod the chart sets POD_NAME; out of cluster the user, host and pid identify the process.
+    """
+    for key in ("POD_ID", "POD_NAME"):
+        if environ.get(key):
+            return environ[key]
+    user = next((environ[k] for k in ("USER", "LOGNAME", "USERNAME") if environ.get(k)), f"uid-{uid}")
+    return f"{user}@{hostname}/{pid}"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+from typing import Any, cast
 
 import kopf
 
 from maintenance_operator import logs
-from maintenance_operator.config import OperatorConfig
+from maintenance_operator.config import OperatorConfig, operator_identity
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,10 @@ def run(*, namespaces: list[str], all_namespaces: bool) -> int:
 
     watched = namespaces or config.namespaces
     clusterwide = all_namespaces or not watched
-    log.info("starting maintenance-operator", extra={"namespaces": watched or "all"})
+    identity = operator_identity(
+        dict(os.environ), uid=os.getuid(), hostname=socket.gethostname(), pid=os.getpid()
+    )
+    log.info("starting maintenance-operator", extra={"namespaces": watched or "all", "identity": identity})
     kopf.run(
         clusterwide=clusterwide,
         namespaces=[] if clusterwide else watched,
@@ -31,5 +37,6 @@ def run(*, namespaces: list[str], all_namespaces: bool) -> int:
         standalone=config.peering is None,
         priority=config.priority,
         peering_name=config.peering,
+        identity=cast(Any, identity),  # kopf types it as its private Identity NewType of str
     )
     return 0

@@ -1,0 +1,25 @@
+"""Operator settings: the peering identity never depends on /etc/passwd."""
+
+from __future__ import annotations
+
+from maintenance_operator.config import operator_identity
+
+
+def test_pod_name_is_the_identity_in_a_pod() -> None:
+    assert operator_identity({"POD_NAME": "mo-7d9f"}, uid=65532, hostname="h", pid=1) == "mo-7d9f"
+
+
+def test_kopf_pod_id_wins() -> None:
+    env = {"POD_ID": "explicit", "POD_NAME": "mo-7d9f"}
+    assert operator_identity(env, uid=65532, hostname="h", pid=1) == "explicit"
+
+
+def test_a_uid_without_passwd_entry_still_has_an_identity() -> None:
+    assert operator_identity({}, uid=1000650000, hostname="node-a", pid=7) == "uid-1000650000@node-a/7"
+
+
+def test_user_from_the_environment_out_of_cluster() -> None:
+    assert (
+        operator_identity({"USER": "sre", "POD_NAME": ""}, uid=0, hostname="laptop", pid=42)
+        == "sre@laptop/42"
+    )
