@@ -11,7 +11,7 @@ CLUSTER_DIR ?= $(CURDIR)/.cluster
 export MO_CLUSTER_DIR := $(CLUSTER_DIR)
 
 .PHONY: help install lint fmt test test-unit test-integration test-e2e crds check-crds demo \
-        cluster-up cluster-down cluster-build e2e-kind bench clean
+        cluster-up cluster-down cluster-build e2e-kind image check-dockerfile bench clean
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -59,6 +59,14 @@ cluster-up: install ## Start etcd, apiserver, controller-manager, scheduler, kwo
 
 cluster-down: ## Stop exactly the processes cluster-up started
 	hack/cluster/down.sh
+
+IMAGE ?= maintenance-operator:dev
+image: ## Build the operator's container image (needs Docker): IMAGE=maintenance-operator:dev
+	@command -v docker >/dev/null || { echo "make image needs docker" >&2; exit 1; }
+	docker build -t $(IMAGE) .
+
+check-dockerfile: ## Check the Dockerfile with BuildKit's own parser and lint rules (no Docker needed)
+	hack/dockerfile-check.sh Dockerfile
 
 e2e-kind: install ## The e2e suite on a kind cluster (needs Docker)
 	hack/kind/e2e.sh
