@@ -272,18 +272,27 @@ class OperatorProcess:
     """`python -m maintenance_operator run` as a child process, out of cluster."""
 
     def __init__(
-        self, stack: Stack, *, namespaces: list[str], log_path: Path, extra_env: dict[str, str] | None = None
+        self,
+        stack: Stack,
+        *,
+        namespaces: list[str],
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ):
+        """`command` replaces `python -m maintenance_operator run` (the sources) and then the child
+        inherits nothing from this environment: it gets exactly the operator settings."""
         self.stack = stack
         self.namespaces = namespaces
         self.log_path = log_path
         self.extra_env = extra_env or {}
+        self.command = command
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
+        inherited = {**os.environ, "PYTHONPATH": str(ROOT / "operator")} if self.command is None else {}
         env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT / "operator"),
+            **inherited,
             "KUBECONFIG": self.stack.kubeconfig,
             "MAINTENANCE_OPERATOR_PROMETHEUS_URL": self.stack.prometheus_url,
             "MAINTENANCE_OPERATOR_METRICS_PORT": str(self.stack.operator_metrics_port or 0),
@@ -295,7 +304,7 @@ class OperatorProcess:
             **self.extra_env,
         }
         env.pop("ANTHROPIC_API_KEY", None)
-        args = [sys.executable, "-m", "maintenance_operator", "run"]
+        args = list(self.command or [sys.executable, "-m", "maintenance_operator", "run"])
         for namespace in self.namespaces:
             args += ["-n", namespace]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,18 +3,15 @@ kubeconfig) and the remediation loop still works; writes outside what the chart 
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
-from tests.unit.deploy.test_chart import CHART, HELM
+from tests.unit.deploy.test_chart import HELM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hack"))
 import chatapp_stack as stack_lib
@@ -26,72 +23,6 @@ pytestmark = [
     ),
 ]
 ROOT = Path(__file__).resolve().parents[2]
-RELEASE = "mo-rbac"
-
-
-@pytest.fixture
-def sa_kubeconfig(local_cluster: Any, namespace: str, kubectl: Any, tmp_path: Path) -> Iterator[Path]:
-    """Install the chart watching `namespace`, then a kubeconfig that authenticates as its ServiceAccount."""
-    kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
-    assert HELM is not None
-    subprocess.run(
-        [
-            HELM,
-            f"--kubeconfig={local_cluster.kubeconfig}",
-            "--namespace",
-            namespace,
-            "install",
-            RELEASE,
-            str(CHART),
-            "--skip-crds",
-            "--set",
-            f"watchNamespaces[0]={namespace}",
-            "--set",
-            "webhook.enabled=false",
-            "--set",
-            "rbac.createUserRoles=false",
-            "--timeout",
-            "120s",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    token = kubectl(
-        "create", "token", f"{RELEASE}-maintenance-operator", "-n", namespace, "--duration=1h"
-    ).stdout
-    admin = yaml.safe_load(Path(local_cluster.kubeconfig).read_text())
-    cluster = admin["clusters"][0]["cluster"]
-    path = tmp_path / "operator.kubeconfig"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "local", "cluster": cluster}],
-                "users": [{"name": "operator", "user": {"token": token.strip()}}],
-                "contexts": [{"name": "operator", "context": {"cluster": "local", "user": "operator"}}],
-                "current-context": "operator",
-            }
-        )
-    )
-    try:
-        yield path
-    finally:
-        subprocess.run(
-            [
-                HELM,
-                f"--kubeconfig={local_cluster.kubeconfig}",
-                "--namespace",
-                namespace,
-                "uninstall",
-                RELEASE,
-            ],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
 
 
 def test_loop_runs_with_the_charts_service_account(

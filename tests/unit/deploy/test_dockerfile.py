@@ -51,3 +51,27 @@ def test_dockerignore_sends_only_the_sources() -> None:
     lines = [ln for ln in (REPO / ".dockerignore").read_text().splitlines() if ln and not ln.startswith("#")]
     assert lines[0] == "*"
     assert {"!pyproject.toml", "!constraints.txt", "!operator/"} <= set(lines)
+
+
+def test_image_rehearsal_follows_the_dockerfile() -> None:
+    """hack/image-rehearsal.sh lays out the image without Docker; it must run the Dockerfile's own steps."""
+    dockerfile = re.sub(r"\\\n\s*", "", (REPO / "Dockerfile").read_text())
+    rehearsal = (REPO / "hack" / "image-rehearsal.sh").read_text()
+    steps = [
+        (
+            "pip wheel --wheel-dir /wheels --constraint constraints.txt .",
+            'wheel -q --wheel-dir "$out/wheels" --constraint constraints.txt .',
+        ),
+        (
+            "pip install --no-index --find-links=/wheels /wheels/*.whl",
+            'install -q --no-index --find-links="$out/wheels" "$out"/wheels/*.whl',
+        ),
+        ("python -m compileall -q", "-m compileall -q"),
+        ("COPY pyproject.toml constraints.txt ./", "cp pyproject.toml constraints.txt"),
+        ("COPY operator/ operator/", "cp -r operator"),
+    ]
+    for in_dockerfile, in_rehearsal in steps:
+        assert in_dockerfile in dockerfile
+        assert in_rehearsal in rehearsal
+    assert "USER 65532:65532" in dockerfile
+    assert "UID = 65532" in (REPO / "tests" / "e2e" / "test_image_rehearsal.py").read_text()
