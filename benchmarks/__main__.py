@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import runpy
 
-for module in ("benchmarks.prompt_tokens", "benchmarks.assessment", "benchmarks.operator_rss"):
+for module in (
+    "benchmarks.prompt_tokens",
+    "benchmarks.assessment",
+    "benchmarks.operator_rss",
+    "benchmarks.image_size",
+):
     print(f"=== {module}", flush=True)
     runpy.run_module(module, run_name="__main__")

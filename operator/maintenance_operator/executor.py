@@ -479,7 +479,8 @@ _WORST = [api.MeasurementPhase.ERROR, api.MeasurementPhase.FAILED, api.Measureme
 async def _verify(tick: Tick) -> None:
     current = tick.status.verification or api.VerificationResult(started_at=machine.rfc3339(tick.now))
     started = machine.parse_time(current.started_at or machine.rfc3339(tick.now))
-    spec = tick.policy.verification
+    # initialDelay is raised to the queries' look-back: no measurement sees pre-change samples
+    spec = verification.effective_spec(tick.policy.verification, [i.query for i in _indicators(tick)])
     due = verification.next_measurement_due(
         measurements=current.measurements, spec=spec, started_at=started, now=tick.now
     )

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import verification
 
 SAMPLES = Path(__file__).resolve().parents[2] / "crds" / "samples"
 
@@ -62,3 +63,11 @@ def test_chatapp_policy_matches_the_seed() -> None:
     for indicator in spec.indicators:
         if indicator.name != "scrape-health":
             assert '{namespace="$namespace",deployment="$deployment"}' in indicator.query, indicator.name
+
+
+def test_sample_verification_waits_for_its_rate_windows() -> None:
+    [(_, doc)] = [(n, d) for n, d in POLICIES if n.startswith("chatapp-policy.yaml")]
+    policy = api.MaintenancePolicySpec.model_validate(doc["spec"])
+    assert (
+        verification.delay_notice(policy.verification, [(i.name, i.query) for i in policy.indicators]) is None
+    )

@@ -9,10 +9,15 @@ Measurements taken before that start are ignored. In order:
 - Successful: the window has elapsed with at least one Successful measurement.
 - Inconclusive: the window has elapsed without any Successful measurement (no evidence of recovery).
 - Pending: otherwise.
+
+A measurement must not see samples from before the change: ``effective_spec`` raises ``initialDelay`` to
+the longest look-back of the verified indicators' queries (``rate(x[1m])`` looks back one minute), so a
+fix is never judged, and rolled back, on the samples of the fault it fixed.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,6 +31,50 @@ from maintenance_operator.api.v1alpha1 import (
     parse_duration,
 )
 from maintenance_operator.domain.machine import parse_time
+
+_BRACKETS = re.compile(r"\[([^\]]+)\]")
+_OFFSET = re.compile(r"\boffset\s+([0-9][0-9.a-z]*)")
+_PROMQL_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w|y)")
+_PROMQL_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def _promql_seconds(text: str) -> float:
+    return sum(float(n) * _PROMQL_UNIT[u] for n, u in _PROMQL_PART.findall(text.strip()))
+
+
+def lookback_seconds(query: str) -> float:
+    """How far back a PromQL query reads: its longest range or subquery range plus its largest offset."""
+    ranges = [_promql_seconds(inner.split(":", 1)[0]) for inner in _BRACKETS.findall(query)]
+    offsets = [_promql_seconds(o) for o in _OFFSET.findall(query)]
+    return max(ranges, default=0.0) + max(offsets, default=0.0)
+
+
+def _duration(seconds: float) -> str:
+    return f"{int(seconds)}s" if seconds == int(seconds) else f"{int(seconds * 1000)}ms"
+
+
+def effective_spec(spec: VerificationSpec, queries: Sequence[str]) -> VerificationSpec:
+    """The spec with initialDelay at least the longest look-back of the queries (never shorter)."""
+    lookback = max((lookback_seconds(q) for q in queries), default=0.0)
+    if lookback <= parse_duration(spec.initial_delay):
+        return spec
+    return spec.model_copy(update={"initial_delay": _duration(lookback)})
+
+
+def delay_notice(spec: VerificationSpec, indicators: Sequence[tuple[str, str]]) -> str | None:
+    """For the policy's status: which (name, query) indicators wait longer than initialDelay, or None."""
+    slow = [
+        (name, lookback_seconds(query))
+        for name, query in indicators
+        if lookback_seconds(query) > parse_duration(spec.initial_delay)
+    ]
+    if not slow:
+        return None
+    listed = ", ".join(f"{name} {_duration(seconds)}" for name, seconds in slow)
+    return (
+        f"verification waits for each indicator's query look-back, longer than initialDelay "
+        f"{spec.initial_delay}: {listed}"
+    )
 
 
 class VerdictPhase(StrEnum):

@@ -9,7 +9,7 @@ import kopf
 
 from maintenance_operator.adapters import crs
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import schedule
+from maintenance_operator.domain import schedule, verification
 from maintenance_operator.handlers import common
 from maintenance_operator.runtime import from_memo
 
@@ -50,6 +50,17 @@ async def reconcile_policy(
         message="policy suspended: no assessments, no actions" if policy.suspend else "policy accepted",
         generation=generation,
     )
+    notice = verification.delay_notice(policy.verification, [(i.name, i.query) for i in policy.indicators])
+    patch.status["conditions"] = common.set_condition(
+        patch.status["conditions"],
+        type_="VerificationDelayRaised",
+        status=notice is not None,
+        reason="QueryLookback" if notice else "InitialDelayCoversLookback",
+        message=notice or "initialDelay covers every indicator's look-back",
+        generation=generation,
+    )
+    if notice:
+        kopf.info(body, reason="VerificationDelayRaised", message=notice)
 
 
 @kopf.timer(api.GROUP, api.VERSION, PLURAL, interval=common.TICK_SECONDS, initial_delay=1.0, id="schedule")

@@ -105,3 +105,52 @@ def test_next_measurement_due() -> None:
 def test_window_helpers() -> None:
     assert verification.measuring_starts(SPEC, START) == START + timedelta(seconds=30)
     assert verification.window_ends(SPEC, START) == START + timedelta(seconds=150)
+
+
+# Look-back: no measurement may see samples from before the change
+
+
+@pytest.mark.parametrize(
+    ("query", "seconds"),
+    [
+        ("up", 0),
+        ('sum(rate(x{a="[b]"}[1m]))', 60),
+        ("sum(rate(errors[2m])) / sum(rate(requests[30s]))", 120),
+        ("max_over_time(rate(x[1m])[5m:30s])", 300),
+        ("histogram_quantile(0.95, sum by (le) (rate(b[1h30m])))", 5400),
+        ("rate(x[500ms])", 0.5),
+        ("rate(x[1m] offset 2m)", 180),
+        ("increase(x[1d])", 86400),
+    ],
+)
+def test_lookback_of_a_query(query: str, seconds: float) -> None:
+    assert verification.lookback_seconds(query) == seconds
+
+
+def test_initial_delay_is_raised_to_the_longest_lookback() -> None:
+    spec = VerificationSpec(initial_delay="15s")
+    raised = verification.effective_spec(spec, ["rate(a[1m])", "rate(b[30s])"])
+    assert raised.initial_delay == "60s"
+    assert raised.window == spec.window and raised.interval == spec.interval
+    # measurements 16 s and 20 s after the change still see the fault's samples: they are not counted
+    early = series(F, F, first=16, step=4)
+    assert judge(early, after=25, spec=spec).phase is VerdictPhase.FAILED
+    assert judge(early, after=25, spec=raised).phase is VerdictPhase.PENDING
+    assert verification.next_measurement_due(
+        measurements=early, spec=raised, started_at=START, now=START + timedelta(seconds=25)
+    ) == START + timedelta(seconds=60)
+
+
+def test_initial_delay_is_never_lowered() -> None:
+    spec = VerificationSpec(initial_delay="2m")
+    assert verification.effective_spec(spec, ["rate(a[1m])"]) is spec
+    assert verification.effective_spec(spec, []) is spec
+
+
+def test_delay_notice_names_the_slow_indicators() -> None:
+    spec = VerificationSpec(initial_delay="30s")
+    notice = verification.delay_notice(
+        spec, [("errors", "rate(a[1m])"), ("up", "up"), ("lat", "rate(b[15s])")]
+    )
+    assert notice is not None and "errors 60s" in notice and "lat" not in notice and "up" not in notice
+    assert verification.delay_notice(spec, [("lat", "rate(b[15s])")]) is None

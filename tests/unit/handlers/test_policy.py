@@ -54,8 +54,9 @@ async def test_valid_policy_is_active_and_ready() -> None:
     patch, events = await reconcile(body(SPEC))
     assert patch.status["phase"] == "Active"
     assert patch.status["observedGeneration"] == 3
-    [ready] = patch.status["conditions"]
+    ready, delay = patch.status["conditions"]
     assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "True", "Accepted")
+    assert (delay["type"], delay["status"]) == ("VerificationDelayRaised", "False")
     assert events == []
 
 
@@ -78,3 +79,14 @@ async def test_condition_transition_time_is_kept_while_status_is_unchanged() -> 
     earlier = [{**first.status["conditions"][0], "lastTransitionTime": "2026-01-01T00:00:00Z"}]
     again, _ = await reconcile(body(SPEC, {"conditions": earlier}))
     assert again.status["conditions"][0]["lastTransitionTime"] == "2026-01-01T00:00:00Z"
+
+
+async def test_a_rate_window_longer_than_initial_delay_is_announced() -> None:
+    indicator = {**SPEC["indicators"][0], "query": "sum(rate(errors[2m])) / sum(rate(requests[1m]))"}
+    spec = {**SPEC, "indicators": [indicator], "verification": {"initialDelay": "30s"}}
+    patch, events = await reconcile(body(spec))
+    delay = next(c for c in patch.status["conditions"] if c["type"] == "VerificationDelayRaised")
+    assert (delay["status"], delay["reason"]) == ("True", "QueryLookback")
+    assert "error-ratio 120s" in delay["message"]
+    assert patch.status["phase"] == "Active"
+    assert [e.reason for e in events] == ["VerificationDelayRaised"]
