@@ -44,7 +44,12 @@ async def planner_for(
     runtime: Runtime, *, namespace: str, policy: api.MaintenancePolicySpec, policy_status: dict[str, Any]
 ) -> llm.Planner:
     key = await api_key(runtime, namespace=namespace, spec=policy.llm)
-    return llm.select_planner(policy.llm, api_key=key, budget_state=budget_state(policy_status))
+    return llm.select_planner(
+        policy.llm,
+        api_key=key,
+        budget_state=budget_state(policy_status),
+        default_daily_tokens=runtime.config.default_daily_token_budget,
+    )
 
 
 def spent(planner: llm.Planner) -> budget.BudgetState | None:

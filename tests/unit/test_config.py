@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maintenance_operator.config import operator_identity
+from maintenance_operator.config import OperatorConfig, operator_identity
 
 
 def test_pod_name_is_the_identity_in_a_pod() -> None:
@@ -23,3 +23,16 @@ def test_user_from_the_environment_out_of_cluster() -> None:
         operator_identity({"USER": "sre", "POD_NAME": ""}, uid=0, hostname="laptop", pid=42)
         == "sre@laptop/42"
     )
+
+
+def test_chart_settings_are_read() -> None:
+    config = OperatorConfig.from_env(
+        {
+            "MAINTENANCE_OPERATOR_DEFAULT_DAILY_TOKEN_BUDGET": "5000",
+            "MAINTENANCE_OPERATOR_WEBHOOK_CERT_FILE": "/certs/tls.crt",
+            "MAINTENANCE_OPERATOR_NAMESPACES": "a, b",
+        }
+    )
+    assert config.default_daily_token_budget == 5000
+    assert config.webhook_cert_file == "/certs/tls.crt"
+    assert config.namespaces == ["a", "b"]

@@ -441,6 +441,7 @@ def select_planner(
     *,
     api_key: str | SecretStr | None,
     budget_state: budget.BudgetState,
+    default_daily_tokens: int = 200_000,
     cache: budget.IncidentCache[PlanResult] | None = None,
     http_client: httpx2.AsyncClient | None = None,
     now: Callable[[], datetime] = _utcnow,
@@ -462,7 +463,9 @@ def select_planner(
     return FallbackPlanner(
         primary=claude,
         offline=offline,
-        token_budget=budget.TokenBudget(llm_spec.daily_token_budget),
+        token_budget=budget.TokenBudget(
+            default_daily_tokens if llm_spec.daily_token_budget is None else llm_spec.daily_token_budget
+        ),
         budget_state=budget_state,
         cache=DEFAULT_CACHE if cache is None else cache,
         now=now,

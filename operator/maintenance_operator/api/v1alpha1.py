@@ -584,11 +584,14 @@ class LLMSpec(Model):
     secret_ref: SecretKeyRef | None = Field(
         default=None, description="Secret key with the Anthropic API key (else the operator's default)."
     )
-    daily_token_budget: int = Field(
-        default=200_000,
+    daily_token_budget: int | None = Field(
+        default=None,
         ge=0,
         le=100_000_000,
-        description="Tokens per UTC day; over budget, the offline planner plans.",
+        description=(
+            "Tokens per UTC day; over budget, the offline planner plans; 0 never calls Claude. "
+            "Unset: the operator's default (MAINTENANCE_OPERATOR_DEFAULT_DAILY_TOKEN_BUDGET, 200000)."
+        ),
     )
     max_output_tokens: int = Field(default=2048, ge=256, le=16384, description="Output tokens per call.")
     timeout: Duration = Field(default="30s", description="Timeout of one API call.")

@@ -422,6 +422,20 @@ async def test_offline_modes_select_the_offline_planner(mode: LLMMode, key: str 
     assert_safe(result, ctx)
 
 
+@pytest.mark.parametrize(("policy_budget", "expected"), [(None, 1234), (50_000, 50_000), (0, 0)])
+def test_daily_budget_from_the_policy_else_the_operator_default(
+    policy_budget: int | None, expected: int
+) -> None:
+    selected = llm.select_planner(
+        LLMSpec(daily_token_budget=policy_budget),
+        api_key=API_KEY,
+        budget_state=budget.BudgetState(),
+        default_daily_tokens=1234,
+    )
+    assert isinstance(selected, llm.FallbackPlanner)
+    assert selected.token_budget.daily_tokens == expected
+
+
 def test_offline_operator_never_imports_anthropic() -> None:
     code = (
         "import sys, asyncio\n"
