@@ -379,3 +379,34 @@ def subprocess_plugin(stack: Stack, verb: str, name: str, namespace: str) -> str
     if result.returncode != 0:
         raise RuntimeError(f"kubectl maintenance {verb} failed: {result.stderr.strip()}")
     return result.stdout
+
+
+def prepare_leak_check(api: client.ApiClient, stack: Stack, namespace: str) -> None:
+    """The Chat App rolled out and scraped, and a demo policy (hourly schedules) watching it."""
+    deploy_chatapp(api, namespace)
+    wait_for(lambda: rolled_out(api, namespace), timeout=90, what="chatapp rollout")
+    query = f'count(rate(chatapp_requests_total{{namespace="{namespace}"}}[15s]))'
+    wait_for(lambda: (prometheus_value(stack, query) or 0) >= 2, timeout=60, what=query)
+    create(
+        api,
+        "maintenancepolicies",
+        namespace,
+        demo_policy(namespace, schedule={"healthCheck": "1h", "performanceAnalysis": "1h"}),
+    )
+
+
+def leak_until_remediated(
+    api: client.ApiClient, stack: Stack, namespace: str, assessment: str
+) -> dict[str, Any]:
+    """Inject a memory leak, ask for an assessment, and return the first Remediation that finished."""
+    inject(stack, {"type": "memory_leak", "namespace": namespace, "bytesPerSecond": 40_000_000})
+    time.sleep(12)
+    request_assessment(api, namespace, assessment)
+
+    def finished() -> dict[str, Any] | None:
+        for rem in items(api, "remediations", namespace):
+            if (rem.get("status") or {}).get("phase") in ("Succeeded", "Failed", "RolledBack"):
+                return rem
+        return None
+
+    return wait_for(finished, timeout=180, what="a finished remediation")

@@ -18,7 +18,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ from typing import Any
 import pytest
 import yaml
 from tests.unit.deploy.test_chart import HELM, one, render
+
+from maintenance_operator.handlers import webhooks
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hack"))
 import chatapp_stack as stack_lib
@@ -102,31 +103,12 @@ def _chart_env(namespace: str) -> dict[str, str]:
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """The operator's loopback certificate (SAN IP 127.0.0.1), placed where the Pod's volume would be."""
     directory.mkdir(parents=True)
+    made = webhooks.self_signed_certificate("127.0.0.1")
     cert, key = directory / "tls.crt", directory / "tls.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    shutil.copy(made[0], cert)
+    shutil.copy(made[1], key)
     return cert, key
 
 
@@ -174,8 +156,9 @@ class Sandbox:
                 f"/opt/{self.image.name}/bin/python " + " ".join(shlex.quote(a) for a in args) + ' "$@"',
             ]
         )
-        # arguments appended to this command reach python through "$@"
-        return ["unshare", "--mount", "--fork", "sh", "-c", script, "sh"]
+        # one process throughout (unshare, sh, setpriv exec in turn): signals reach python; appended
+        # arguments reach it through "$@"
+        return ["unshare", "--mount", "sh", "-c", script, "sh"]
 
 
 @pytest.fixture
@@ -230,7 +213,7 @@ def test_remediation_loop_runs_from_the_image(
         "MAINTENANCE_OPERATOR_METRICS_PORT": "0",
         "MAINTENANCE_OPERATOR_LIVENESS_ENDPOINT": f"http://127.0.0.1:{liveness}/healthz",
         "MAINTENANCE_OPERATOR_WEBHOOK_MODE": "server",
-        "MAINTENANCE_OPERATOR_WEBHOOK_HOST": "localhost",
+        "MAINTENANCE_OPERATOR_WEBHOOK_HOST": "127.0.0.1",
         "MAINTENANCE_OPERATOR_WEBHOOK_PORT": str(webhook),
         "MAINTENANCE_OPERATOR_WEBHOOK_CERT_FILE": sandbox.inside(cert),
         "MAINTENANCE_OPERATOR_WEBHOOK_KEY_FILE": sandbox.inside(key),
@@ -242,16 +225,7 @@ def test_remediation_loop_runs_from_the_image(
         simulator_url=local_cluster.simulator_url,
         operator_metrics_port=None,
     )
-    stack_lib.deploy_chatapp(kube_api, namespace)
-    stack_lib.wait_for(lambda: stack_lib.rolled_out(kube_api, namespace), timeout=90, what="chatapp rollout")
-    query = f'count(rate(chatapp_requests_total{{namespace="{namespace}"}}[15s]))'
-    stack_lib.wait_for(lambda: (stack_lib.prometheus_value(stack, query) or 0) >= 2, timeout=60, what=query)
-    stack_lib.create(
-        kube_api,
-        "maintenancepolicies",
-        namespace,
-        stack_lib.demo_policy(namespace, schedule={"healthCheck": "1h", "performanceAnalysis": "1h"}),
-    )
+    stack_lib.prepare_leak_check(kube_api, stack, namespace)
     log_path = sandbox.tmp.parent / "operator.log"
     operator = stack_lib.OperatorProcess(
         stack,
@@ -265,28 +239,23 @@ def test_remediation_loop_runs_from_the_image(
             lambda: _get(f"http://127.0.0.1:{liveness}/healthz"), timeout=60, what="kopf liveness"
         )
         assert healthy == 200
-        context = ssl.create_default_context(cafile=str(cert))
-        with (
-            socket.create_connection(("127.0.0.1", webhook), timeout=5) as raw,
-            context.wrap_socket(raw, server_hostname="localhost") as tls,
-        ):
-            assert tls.version() is not None
-        stack_lib.inject(stack, {"type": "memory_leak", "namespace": namespace, "bytesPerSecond": 40_000_000})
-        time.sleep(12)
-        stack_lib.request_assessment(kube_api, namespace, "image-check")
-
-        def finished() -> dict[str, Any] | None:
-            for rem in stack_lib.items(kube_api, "remediations", namespace):
-                if (rem.get("status") or {}).get("phase") in ("Succeeded", "Failed", "RolledBack"):
-                    return rem
-            return None
-
-        rem = stack_lib.wait_for(finished, timeout=180, what="a finished remediation")
+        # the admission server starts after the startup handlers: wait for its TLS handshake
+        version = stack_lib.wait_for(lambda: _tls_version(webhook, cert), timeout=60, what="webhook TLS")
+        assert version.startswith("TLS")
+        rem = stack_lib.leak_until_remediated(kube_api, stack, namespace, "image-check")
         assert operator.alive(), "the operator exited"
     finally:
         operator.stop()
         stack_lib.clear_faults(stack)
         stack_lib.delete_namespace(kube_api, namespace)
+    # SIGTERM reached the operator itself: nothing of it outlives the test
+    leftover = subprocess.run(
+        ["pgrep", "-f", f"maintenance_operator run -n {namespace}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert leftover.stdout == "", leftover.stdout
     log = log_path.read_text(errors="replace")
     assert rem["status"]["phase"] == "Succeeded", rem["status"]
     assert [a["type"] for a in rem["spec"]["plan"]["actions"]] == ["RolloutRestart"]
@@ -308,6 +277,15 @@ def test_remediation_loop_runs_from_the_image(
     for path in written:
         assert path.is_file() and path.read_text().startswith("-----BEGIN CERTIFICATE-----"), path
     assert len(written) <= 2, written
+
+
+def _tls_version(port: int, cert: Path) -> str | None:
+    context = ssl.create_default_context(cafile=str(cert))
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        return tls.version()
 
 
 def _get(url: str) -> int | None:

@@ -4,7 +4,6 @@ kubeconfig) and the remediation loop still works; writes outside what the chart 
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +33,7 @@ def test_loop_runs_with_the_charts_service_account(
         simulator_url=local_cluster.simulator_url,
         operator_metrics_port=local_cluster.operator_metrics_port,
     )
-    stack_lib.deploy_chatapp(kube_api, namespace)
-    stack_lib.wait_for(lambda: stack_lib.rolled_out(kube_api, namespace), timeout=90, what="chatapp rollout")
-    query = f'count(rate(chatapp_requests_total{{namespace="{namespace}"}}[15s]))'
-    stack_lib.wait_for(lambda: (stack_lib.prometheus_value(stack, query) or 0) >= 2, timeout=60, what=query)
-    stack_lib.create(
-        kube_api,
-        "maintenancepolicies",
-        namespace,
-        stack_lib.demo_policy(namespace, schedule={"healthCheck": "1h", "performanceAnalysis": "1h"}),
-    )
+    stack_lib.prepare_leak_check(kube_api, stack, namespace)
     operator = stack_lib.OperatorProcess(
         stack,
         namespaces=[namespace],
@@ -51,17 +41,7 @@ def test_loop_runs_with_the_charts_service_account(
         extra_env={"MAINTENANCE_OPERATOR_WEBHOOK_MODE": "none"},
     ).start()
     try:
-        stack_lib.inject(stack, {"type": "memory_leak", "namespace": namespace, "bytesPerSecond": 40_000_000})
-        time.sleep(12)
-        stack_lib.request_assessment(kube_api, namespace, "rbac-check")
-
-        def finished() -> dict[str, Any] | None:
-            for rem in stack_lib.items(kube_api, "remediations", namespace):
-                if (rem.get("status") or {}).get("phase") in ("Succeeded", "Failed", "RolledBack"):
-                    return rem
-            return None
-
-        rem = stack_lib.wait_for(finished, timeout=180, what="a finished remediation")
+        rem = stack_lib.leak_until_remediated(kube_api, stack, namespace, "rbac-check")
     finally:
         operator.stop()
         stack_lib.clear_faults(stack)
