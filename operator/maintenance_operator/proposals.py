@@ -182,7 +182,7 @@ async def open_plans(runtime: Runtime, *, namespace: str, target: str) -> dict[s
             plan = api.Plan.model_validate((item.get("spec") or {}).get("plan") or {})
         except ValueError:
             continue
-        found[_plan_key(plan)] = str(item["metadata"]["name"])
+        found[planning.change_identity(plan)] = str(item["metadata"]["name"])
     return found
 
 
@@ -248,7 +248,7 @@ async def propose(
         )
         result = await planner.plan(ctx)
         plan = result.plan or planning.offline_plan(ctx)
-        same = planned.get(_plan_key(plan))
+        same = planned.get(planning.change_identity(plan))
         if same is not None and plan.mutating:
             # one fault often breaches several indicators (queue, latency, sessions): one change, not three
             created[issue.fingerprint] = same
@@ -286,14 +286,10 @@ async def propose(
         }
         await runtime.resources.create("Remediation", namespace, body)
         created[issue.fingerprint] = name
-        planned[_plan_key(plan)] = name
+        planned[planning.change_identity(plan)] = name
     if isinstance(planner, llm.FallbackPlanner):
         await planner.aclose()
     return created, spent(planner)
-
-
-def _plan_key(plan: api.Plan) -> str:
-    return "|".join(sorted(str(a.wire()) for a in plan.actions))
 
 
 def _count_tokens(*, namespace: str, policy: str, usage: api.TokenUsage) -> None:

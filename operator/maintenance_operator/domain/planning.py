@@ -394,6 +394,19 @@ def _hands_off(ctx: PlanningContext, why: str) -> Plan:
     return _no_action(ctx, f"{why}; severity {ctx.issue.severity.value} does not warrant escalation.")
 
 
+def change_identity(plan: Plan) -> str:
+    """What a plan changes, not by how much. Plans with one identity turn the same knob (Scale to 3 and
+    to 4; two values for one ConfigMap key; two rollbacks), so one Remediation serves them all: the first,
+    made for the most severe issue, since issues come ordered by severity."""
+    parts = [
+        f"{a.type.value}:{a.config_patch.config_map_ref.name}/{a.config_patch.key}"
+        if a.config_patch is not None
+        else a.type.value
+        for a in plan.actions
+    ]
+    return "|".join(sorted(parts))
+
+
 def offline_plan(ctx: PlanningContext) -> Plan:
     """The deterministic plan for the issue in `ctx`.
 

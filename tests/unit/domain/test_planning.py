@@ -10,6 +10,7 @@ import pytest
 from maintenance_operator.api.v1alpha1 import (
     ActionType,
     ConfigPatchAction,
+    Plan,
     PlannerKind,
     RestartAction,
     RollbackAction,
@@ -309,3 +310,41 @@ def test_latency_from_a_degraded_external_dependency_is_not_scaled_away() -> Non
 def test_latency_with_healthy_integrations_still_scales() -> None:
     plan = planning.offline_plan(cases.ctx("latency", severity=Severity.MEDIUM))
     assert [a.type for a in plan.actions] == [ActionType.SCALE]
+
+
+# One Remediation per knob
+
+
+def _plan_of(*actions: dict[str, Any]) -> Plan:
+    return Plan.model_validate({"actions": list(actions), "rationale": "r", "confidence": 8})
+
+
+def _cm(key: str, value: str, name: str = "chatapp-config") -> dict[str, Any]:
+    return {
+        "type": "ConfigPatch",
+        "configPatch": {"configMapRef": {"name": name}, "key": key, "value": value},
+    }
+
+
+def test_plans_turning_the_same_knob_share_an_identity() -> None:
+    identity = planning.change_identity
+    scale3 = _plan_of({"type": "Scale", "scale": {"replicas": 3}})
+    scale4 = _plan_of({"type": "Scale", "scale": {"replicas": 4}})
+    assert identity(scale3) == identity(scale4)
+    assert identity(_plan_of(_cm("a", "1"))) == identity(_plan_of(_cm("a", "2")))
+    rollback2 = _plan_of({"type": "Rollback", "rollback": {"toRevision": 2}})
+    rollback3 = _plan_of({"type": "Rollback", "rollback": {"toRevision": 3}})
+    assert identity(rollback2) == identity(rollback3)
+
+
+def test_different_knobs_have_different_identities() -> None:
+    identity = planning.change_identity
+    restart = _plan_of({"type": "RolloutRestart"})
+    scale = _plan_of({"type": "Scale", "scale": {"replicas": 3}})
+    assert len({identity(restart), identity(scale), identity(_plan_of(_cm("a", "1")))}) == 3
+    assert identity(_plan_of(_cm("a", "1"))) != identity(_plan_of(_cm("b", "1")))
+    assert identity(_plan_of(_cm("a", "1"))) != identity(_plan_of(_cm("a", "1", name="other")))
+    # order of actions does not matter, their set does
+    both = _plan_of({"type": "RolloutRestart"}, {"type": "Scale", "scale": {"replicas": 3}})
+    reversed_ = _plan_of({"type": "Scale", "scale": {"replicas": 5}}, {"type": "RolloutRestart"})
+    assert identity(both) == identity(reversed_) != identity(restart)
