@@ -117,6 +117,7 @@ def _summaries(
             name=r.name,
             dimension=r.dimension.value,
             phase=r.phase.value,
+            category=thresholds[r.name].category if r.name in thresholds else "general",
             value=r.value,
             warning=thresholds[r.name].warning if r.name in thresholds else None,
             critical=thresholds[r.name].critical if r.name in thresholds else None,

@@ -92,6 +92,7 @@ class IndicatorSummary(_Frozen):
     name: str
     dimension: str
     phase: str
+    category: str = "general"
     value: float | None = None
     warning: float | None = None
     critical: float | None = None
@@ -124,9 +125,20 @@ def previous_revisions(ctx: PlanningContext) -> list[int]:
     return older[: ctx.actions.rollback.max_revisions_back]
 
 
+EXTERNAL_CATEGORY = "external-dependency"
+
+
+def external(indicator: IndicatorSummary) -> bool:
+    """It measures a dependency outside the target: category external-dependency, or, for an indicator
+    left in the default category, the integration dimension."""
+    if indicator.category == EXTERNAL_CATEGORY:
+        return True
+    return indicator.category == "general" and indicator.dimension == "integration"
+
+
 def integration_degraded(ctx: PlanningContext) -> bool:
-    """An integration-dimension indicator (external services) is failing in the same assessment."""
-    return any(i.dimension == "integration" and i.phase == "Failed" for i in ctx.indicator_summary)
+    """An indicator of an external dependency is failing in the same assessment."""
+    return any(external(i) and i.phase == "Failed" for i in ctx.indicator_summary)
 
 
 def revision_is_recent(ctx: PlanningContext) -> bool:

@@ -266,6 +266,7 @@ def _facts(ctx: PlanningContext) -> dict[str, Any]:
                 "name": sanitize(i.name, limit=63),
                 "dimension": sanitize(i.dimension, limit=32),
                 "phase": sanitize(i.phase, limit=32),
+                "external": planning.external(i),
                 "value": _number(i.value),
                 "warning": _number(i.warning),
                 "critical": _number(i.critical),

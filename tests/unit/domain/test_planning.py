@@ -307,6 +307,26 @@ def test_latency_from_a_degraded_external_dependency_is_not_scaled_away() -> Non
     assert "external dependency" in plan.rationale
 
 
+@pytest.mark.parametrize(
+    ("dimension", "category", "held_back"),
+    [
+        ("integration", "external-dependency", True),
+        ("component", "external-dependency", True),  # an external API scored as a component
+        ("integration", "general", True),  # no category: the integration dimension decides
+        ("integration", "plugins", False),  # in-process plugins: scaling may still help
+        ("core", "general", False),
+    ],
+)
+def test_only_an_external_dependency_holds_scaling_back(
+    dimension: str, category: str, held_back: bool
+) -> None:
+    base = cases.ctx("latency", severity=Severity.MEDIUM)
+    failing = IndicatorSummary(name="dep", dimension=dimension, category=category, phase="Failed", value=0.4)
+    context = base.model_copy(update={"indicator_summary": [*base.indicator_summary, failing]})
+    types = [a.type for a in planning.offline_plan(context).actions]
+    assert types == ([ActionType.NO_ACTION] if held_back else [ActionType.SCALE])
+
+
 def test_latency_with_healthy_integrations_still_scales() -> None:
     plan = planning.offline_plan(cases.ctx("latency", severity=Severity.MEDIUM))
     assert [a.type for a in plan.actions] == [ActionType.SCALE]

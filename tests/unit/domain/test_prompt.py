@@ -9,6 +9,7 @@ import pytest
 
 from maintenance_operator.api.v1alpha1 import Plan
 from maintenance_operator.domain import prompt
+from maintenance_operator.domain.planning import IndicatorSummary
 from tests.unit.domain import planning_cases as cases
 
 
@@ -147,3 +148,13 @@ def test_summary_message_keeps_numbers_only() -> None:
     assert "bad key!" not in body
     assert len(body["note"]) < 100
     assert msg.count("</assessment>") == 1
+
+
+def test_indicators_say_which_measure_an_external_dependency() -> None:
+    base = cases.ctx("latency")
+    dep = IndicatorSummary(name="llm", dimension="component", category="external-dependency", phase="Failed")
+    ctx = base.model_copy(update={"indicator_summary": [*base.indicator_summary, dep]})
+    facts, _ = _sections(prompt.build_user_message(ctx))
+    indicators = facts["indicators"]
+    assert isinstance(indicators, list)
+    assert {i["name"]: i["external"] for i in indicators} == {base.issue.indicator: False, "llm": True}
