@@ -5,8 +5,7 @@
 # images chatapp:1.0 and chatapp:1.1 are the pause image under two tags (loaded into the nodes), so
 # pods run and releases create revisions; Prometheus and the Chat App simulator run on this host's
 # loopback (the simulator lists the kind cluster's pods), and the operator runs out of cluster exactly
-# as in `make test`. To run the operator in the cluster instead, `make image`, `kind load docker-image
-# maintenance-operator:dev` and `helm install` (docs/install.md).
+# as in `make test`. The operator image is built and loaded too, so the install tests' Pods really run.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 NAME=${KIND_CLUSTER_NAME:-maintenance-e2e}
@@ -33,6 +32,14 @@ kind get kubeconfig --name "$NAME" >"$DIR/kubeconfig"
 docker pull -q "$PAUSE_IMAGE" >/dev/null
 for tag in chatapp:1.0 chatapp:1.1; do
   docker tag "$PAUSE_IMAGE" "$tag"
+  kind load docker-image "$tag" --name "$NAME" >/dev/null
+done
+# The operator image, under the tags the tests install: the chart's and deploy/'s default reference (the
+# README install test) and maintenance-operator:dev (the Helm test). On kind these Pods really run.
+APP_VERSION=$(awk -F'"' '/^appVersion:/ {print $2}' "$REPO/helm/maintenance-operator/Chart.yaml")
+docker build -q -t maintenance-operator:dev "$REPO" >/dev/null
+docker tag maintenance-operator:dev "ghcr.io/chatapp/maintenance-operator:$APP_VERSION"
+for tag in maintenance-operator:dev "ghcr.io/chatapp/maintenance-operator:$APP_VERSION"; do
   kind load docker-image "$tag" --name "$NAME" >/dev/null
 done
 

@@ -491,3 +491,16 @@ def test_deploy_dir_is_rendered_from_the_chart(tmp_path: Path) -> None:
         "Service",
         "Deployment",
     }
+
+
+def test_kind_e2e_loads_the_image_the_manifests_reference() -> None:
+    """make e2e-kind builds the image under the references the install tests use (Pods run on kind)."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    default_ref = f"{values['image']['repository']}:{chart['appVersion']}"
+    manifests = list(yaml.safe_load_all((REPO / "deploy" / "40-deployment.yaml").read_text()))
+    [deployment] = [d for d in manifests if d and d["kind"] == "Deployment"]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == default_ref
+    script = (REPO / "hack" / "kind" / "e2e.sh").read_text()
+    assert f"{values['image']['repository']}:$APP_VERSION" in script
+    assert "maintenance-operator:dev" in script
