@@ -75,7 +75,11 @@ class User:
 
 @pytest.fixture
 def user(local_cluster: Any) -> User:
-    return User(Path(local_cluster.kubeconfig))
+    """A user on a cluster without the README's namespaces (a previous run may still be deleting them)."""
+    person = User(Path(local_cluster.kubeconfig))
+    for namespace in ("chatapp", "maintenance-operator", "maintenance-system"):
+        person.run(f"kubectl delete namespace {namespace} --ignore-not-found --wait --timeout=120s")
+    return person
 
 
 def _available(user: User, namespace: str, name: str) -> None:
