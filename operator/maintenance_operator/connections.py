@@ -30,6 +30,8 @@ async def querier_for(runtime: Runtime, *, namespace: str, spec: api.PrometheusS
                 ca_path = handle.name
     return prom.HttpPrometheus(
         spec.url or runtime.config.prometheus_url,
-        timeout=api.parse_duration(spec.timeout),
+        timeout=api.parse_duration(spec.timeout)
+        if spec.timeout
+        else runtime.config.prometheus_timeout_seconds,
         http=prom.session(bearer_token=token, ca_bundle=ca_path),
     )

@@ -49,6 +49,7 @@ async def planner_for(
         api_key=key,
         budget_state=budget_state(policy_status),
         default_daily_tokens=runtime.config.default_daily_token_budget,
+        default_model=runtime.config.default_model,
     )
 
 

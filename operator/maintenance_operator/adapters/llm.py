@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 BUDGET_EXHAUSTED = "token budget exhausted"
+DEFAULT_MODEL = "claude-sonnet-4-6"
 
 
 @dataclass(frozen=True)
@@ -442,6 +443,7 @@ def select_planner(
     api_key: str | SecretStr | None,
     budget_state: budget.BudgetState,
     default_daily_tokens: int = 200_000,
+    default_model: str = DEFAULT_MODEL,
     cache: budget.IncidentCache[PlanResult] | None = None,
     http_client: httpx2.AsyncClient | None = None,
     now: Callable[[], datetime] = _utcnow,
@@ -454,7 +456,7 @@ def select_planner(
         return offline
     claude = ClaudePlanner(
         api_key=SecretStr(secret),
-        model=llm_spec.model,
+        model=llm_spec.model or default_model,
         timeout=parse_duration(llm_spec.timeout),
         max_output_tokens=llm_spec.max_output_tokens,
         http_client=http_client,

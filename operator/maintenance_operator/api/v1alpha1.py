@@ -229,7 +229,13 @@ class PrometheusSpec(Model):
     ca_secret_ref: SecretKeyRef | None = Field(
         default=None, description="Secret key holding a PEM CA bundle."
     )
-    timeout: Duration = Field(default="10s", description="Timeout of one query.")
+    timeout: Duration | None = Field(
+        default=None,
+        description=(
+            "Timeout of one query. Unset: the operator's "
+            "(MAINTENANCE_OPERATOR_PROMETHEUS_TIMEOUT_SECONDS, 10s)."
+        ),
+    )
 
 
 class ScheduleSpec(Model):
@@ -574,12 +580,15 @@ class LLMSpec(Model):
     """LLM settings. Auto uses Claude when an API key is configured, the offline planner otherwise."""
 
     mode: LLMMode = Field(default=LLMMode.AUTO, description="Auto, Offline (offline planner only) or Off.")
-    model: str = Field(
-        default="claude-sonnet-4-6",
+    model: str | None = Field(
+        default=None,
         min_length=1,
         max_length=128,
         pattern=r"^[a-z0-9][-a-z0-9.@_]*$",
-        description="Claude model name.",
+        description=(
+            "Claude model name. Unset: the operator's "
+            "(MAINTENANCE_OPERATOR_DEFAULT_MODEL, claude-sonnet-4-6)."
+        ),
     )
     secret_ref: SecretKeyRef | None = Field(
         default=None, description="Secret key with the Anthropic API key (else the operator's default)."

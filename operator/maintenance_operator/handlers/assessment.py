@@ -171,7 +171,9 @@ async def _narrate(
     finally:
         await planner.aclose()
     if text:
-        summary = api.Summary(text=text, source=api.SummarySource.LLM, model=policy.llm.model)
+        summary = api.Summary(
+            text=text, source=api.SummarySource.LLM, model=policy.llm.model or runtime.config.default_model
+        )
         total = usage if result.token_usage is None else result.token_usage.plus(usage)
         result = result.model_copy(update={"summary": summary, "token_usage": total})
     return result, planner.budget_state

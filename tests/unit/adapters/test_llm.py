@@ -436,6 +436,21 @@ def test_daily_budget_from_the_policy_else_the_operator_default(
     assert selected.token_budget.daily_tokens == expected
 
 
+@pytest.mark.parametrize(
+    ("policy_model", "expected"), [(None, "claude-opus-4-1"), ("claude-haiku-4-5", "claude-haiku-4-5")]
+)
+def test_model_from_the_policy_else_the_operator_default(policy_model: str | None, expected: str) -> None:
+    selected = llm.select_planner(
+        LLMSpec(model=policy_model),
+        api_key=API_KEY,
+        budget_state=budget.BudgetState(),
+        default_model="claude-opus-4-1",
+    )
+    assert isinstance(selected, llm.FallbackPlanner)
+    assert isinstance(selected.primary, llm.ClaudePlanner)
+    assert selected.primary.model == expected
+
+
 def test_offline_operator_never_imports_anthropic() -> None:
     code = (
         "import sys, asyncio\n"
