@@ -44,6 +44,7 @@ def configure_admission(settings: kopf.OperatorSettings, config: OperatorConfig)
     elif config.webhook_mode == "server":
         settings.admission.server = kopf.WebhookServer(
             addr="0.0.0.0",
+            host=config.webhook_host,  # the Service name the chart's webhook configurations point at
             port=config.webhook_port or 9443,
             certfile=config.webhook_cert_file,
             pkeyfile=config.webhook_key_file,

@@ -8,6 +8,7 @@ import kopf
 import pytest
 
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.config import OperatorConfig
 from maintenance_operator.domain import attestation
 from maintenance_operator.handlers import webhooks
 
@@ -95,3 +96,21 @@ def test_a_timely_decision_by_the_stamped_user_passes() -> None:
     webhooks.check_approval(
         body=kopf.Body(new), old=remediation(None), operation="UPDATE", userinfo={"username": "alice"}
     )
+
+
+def test_server_mode_serves_the_charts_certificate_on_all_interfaces() -> None:
+    settings = kopf.OperatorSettings()
+    config = OperatorConfig(
+        webhook_mode="server",
+        webhook_port=9443,
+        webhook_host="mo-webhook.ops.svc",
+        webhook_cert_file="/etc/tls/tls.crt",
+        webhook_key_file="/etc/tls/tls.key",
+    )
+    webhooks.configure_admission(settings, config)
+    server = settings.admission.server
+    assert isinstance(server, kopf.WebhookServer)
+    assert (server.addr, server.port, server.host) == ("0.0.0.0", 9443, "mo-webhook.ops.svc")
+    assert (server.certfile, server.pkeyfile) == ("/etc/tls/tls.crt", "/etc/tls/tls.key")
+    # the chart owns the webhook configurations: kopf must not manage them
+    assert settings.admission.managed is None
