@@ -15,13 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.unit.deploy.test_chart import CHART, HELM, REPO
+from tests.unit.deploy.test_chart import CHART, HELM, NEEDS_HELM, REPO
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(
-        HELM is None, reason="no helm binary on PATH or under ~/.cache/maintenance-operator/bin/"
-    ),
+    NEEDS_HELM,
 ]
 
 SECRET_NAME = "prometheus-basic-auth"

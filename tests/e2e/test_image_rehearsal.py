@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.unit.deploy.test_chart import HELM, one, render
+from tests.unit.deploy.test_chart import NEEDS_HELM, one, render
 
 from maintenance_operator.handlers import webhooks
 
@@ -33,9 +33,7 @@ import chatapp_stack as stack_lib
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(
-        HELM is None, reason="no helm binary on PATH or under ~/.cache/maintenance-operator/bin/"
-    ),
+    NEEDS_HELM,
 ]
 ROOT = Path(__file__).resolve().parents[2]
 UID = 65532

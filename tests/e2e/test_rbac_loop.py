@@ -10,16 +10,14 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
-from tests.unit.deploy.test_chart import HELM
+from tests.unit.deploy.test_chart import NEEDS_HELM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hack"))
 import chatapp_stack as stack_lib
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(
-        HELM is None, reason="no helm binary on PATH or under ~/.cache/maintenance-operator/bin/"
-    ),
+    NEEDS_HELM,
 ]
 ROOT = Path(__file__).resolve().parents[2]
 

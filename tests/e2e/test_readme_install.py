@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.deploy.test_chart import HELM
+from tests.unit.deploy.test_chart import HELM, NEEDS_HELM
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(
-        HELM is None, reason="no helm binary on PATH or under ~/.cache/maintenance-operator/bin/"
-    ),
+    NEEDS_HELM,
 ]
 ROOT = Path(__file__).resolve().parents[2]
 

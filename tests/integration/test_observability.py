@@ -21,16 +21,14 @@ import pytest
 import yaml
 from prometheus_client import start_http_server
 from tests.fixtures.prometheus import PrometheusProcess, ensure_prometheus_binary, free_port
-from tests.unit.deploy.test_chart import CHART, HELM, one, render
+from tests.unit.deploy.test_chart import CHART, NEEDS_HELM, one, render
 
 from maintenance_operator import metrics
 from maintenance_operator.api import v1alpha1 as api
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(
-        HELM is None, reason="no helm binary on PATH or under ~/.cache/maintenance-operator/bin/"
-    ),
+    NEEDS_HELM,
 ]
 
 JOB = "mo-maintenance-operator-metrics"  # the metrics Service of release "mo": the ServiceMonitor's job

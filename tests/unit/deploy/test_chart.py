@@ -33,9 +33,10 @@ def find_helm() -> str | None:
 
 
 HELM = find_helm()
-pytestmark = pytest.mark.skipif(
+NEEDS_HELM = pytest.mark.skipif(
     HELM is None, reason="no helm binary on PATH or under ~/.cache/maintenance-operator/bin/"
 )
+pytestmark = NEEDS_HELM
 
 
 def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
