@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 BUDGET_EXHAUSTED = "token budget exhausted"
-DEFAULT_MODEL = "claude-sonnet-4-6"
 
 
 @dataclass(frozen=True)

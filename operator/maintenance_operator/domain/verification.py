@@ -63,11 +63,8 @@ def effective_spec(spec: VerificationSpec, queries: Sequence[str]) -> Verificati
 
 def delay_notice(spec: VerificationSpec, indicators: Sequence[tuple[str, str]]) -> str | None:
     """For the policy's status: which (name, query) indicators wait longer than initialDelay, or None."""
-    slow = [
-        (name, lookback_seconds(query))
-        for name, query in indicators
-        if lookback_seconds(query) > parse_duration(spec.initial_delay)
-    ]
+    delay = parse_duration(spec.initial_delay)
+    slow = [(name, seconds) for name, query in indicators if (seconds := lookback_seconds(query)) > delay]
     if not slow:
         return None
     listed = ", ".join(f"{name} {_duration(seconds)}" for name, seconds in slow)
