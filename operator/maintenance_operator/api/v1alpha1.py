@@ -903,6 +903,9 @@ class Issue(StatusModel):
     evidence: list[Evidence] = Field(default_factory=list, description="Queries, values and thresholds.")
     route: Route | None = Field(default=None, description="Route chosen by severityRouting.")
     remediation: str | None = Field(default=None, description="Remediation created for it, if any.")
+    detected_at: str | None = Field(
+        default=None, description="When the breach began (RFC 3339); SLA clocks start here."
+    )
 
 
 class SummarySource(StrEnum):
@@ -1221,6 +1224,12 @@ class RemediationStatus(StatusModel):
     started_at: str | None = Field(default=None, description="Execution start.")
     completed_at: str | None = Field(default=None, description="Terminal phase reached.")
     conditions: list[Condition] = Field(default_factory=list, description="Approved, Executed, Verified.")
+    responded_at: str | None = Field(
+        default=None, description="First response: execution began or a human decided (RFC 3339)."
+    )
+    resolved_at: str | None = Field(default=None, description="Verified fixed (RFC 3339).")
+    response_due: str | None = Field(default=None, description="SLA response deadline (RFC 3339).")
+    resolution_due: str | None = Field(default=None, description="SLA resolution deadline (RFC 3339).")
 
 
 # ---------------------------------------------------------------- MaintenanceReport
