@@ -73,7 +73,8 @@ class Inputs:
     gaps: Sequence[str] = ()
 
 
-def _ts(value: datetime) -> str:
+def iso(value: datetime) -> str:
+    """RFC 3339 in UTC with a Z."""
     return value.isoformat().replace("+00:00", "Z")
 
 
@@ -276,9 +277,9 @@ def compose(inputs: Inputs, *, now: datetime) -> api.MaintenanceReportStatus:
     actions = effectiveness(inputs.remediations)
     return api.MaintenanceReportStatus(
         phase=api.ReportPhase.PARTIAL if gaps else api.ReportPhase.READY,
-        period_start=_ts(inputs.start),
-        period_end=_ts(inputs.end),
-        generated_at=_ts(now),
+        period_start=iso(inputs.start),
+        period_end=iso(inputs.end),
+        generated_at=iso(now),
         policies=list(inputs.policies),
         executive_summary=summary(inputs=inputs, counts=counts, actions=actions),
         health=health_rows,
