@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.fixtures.prometheus import MetricsExporter, PrometheusProcess, free_port
 
+from maintenance_operator import metrics
 from maintenance_operator.adapters import score_history
 
 pytestmark = pytest.mark.integration
@@ -52,3 +53,7 @@ async def test_refused_query_is_none(shared_prometheus: PrometheusProcess) -> No
 def test_step_gives_about_two_hundred_points(hours: float, step: float) -> None:
     start = datetime(2030, 1, 1, tzinfo=UTC)
     assert score_history.step_seconds(start, start + timedelta(hours=hours)) == step
+
+
+def test_reads_the_gauge_the_operator_exports() -> None:
+    assert score_history.METRIC in {family.name for family in metrics.REGISTRY.collect()}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from maintenance_operator import metrics
 from maintenance_operator.domain import notification
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class WebhookNotifier:
     async def deliver(self, event: notification.Event) -> Delivery:
         """Post `event` if the filter wants it, retrying per the schedule; never raises."""
         if not notification.wanted(event, self._rule):
+            metrics.NOTIFICATIONS.labels(event.type.value, "filtered").inc()
             return Delivery(delivered=False, attempts=0, error="filtered")
         body = notification.payload(event, self._fmt)
         result = Delivery(delivered=False, attempts=0)
@@ -76,10 +78,12 @@ class WebhookNotifier:
                 result = Delivery(delivered=False, attempts=attempt, error=type(exc).__name__)
             else:
                 if 200 <= status < 300:
+                    metrics.NOTIFICATIONS.labels(event.type.value, "delivered").inc()
                     return Delivery(delivered=True, attempts=attempt, status=status)
                 result = Delivery(delivered=False, attempts=attempt, status=status, error=f"HTTP {status}")
             if not notification.retryable(result.status):
                 break
+        metrics.NOTIFICATIONS.labels(event.type.value, "failed").inc()
         log.warning(
             "notification %s for %s/%s not delivered after %d attempt(s): %s",
             event.type.value,

@@ -12,6 +12,7 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
+from maintenance_operator import metrics
 from maintenance_operator.adapters import notifications, score_history
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.handlers import common
@@ -98,6 +99,7 @@ async def apply(
         if key != "conditions":
             patch.status[key] = value
     patch.status["nextRunAt"] = made.next_run_at  # None clears a schedule that was removed
+    metrics.REPORTS.labels(meta["namespace"], made.phase.value).inc()
     reason = _REASONS.get(made.phase, "ReportFailed")
     message = made.message or made.executive_summary
     patch.status["conditions"] = common.set_condition(

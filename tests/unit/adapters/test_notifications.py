@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from maintenance_operator import metrics
 from maintenance_operator.adapters import notifications
 from maintenance_operator.api.v1alpha1 import Severity
 from maintenance_operator.domain import notification as n
@@ -168,3 +169,12 @@ async def test_close_cancels_deliveries_past_the_grace(receiver: Receiver) -> No
     await asyncio.sleep(0)
     assert task.cancelled()
     assert receiver.bodies == []
+
+
+async def test_outcomes_are_counted(receiver: Receiver) -> None:
+    counter = metrics.NOTIFICATIONS.labels("ApprovalNeeded", "delivered")
+    before = counter._value.get()
+    notifier = notifications.WebhookNotifier(url=receiver.base + SECRET_PATH)
+    await notifier.deliver(EVENT)
+    await notifier.close()
+    assert counter._value.get() == before + 1
