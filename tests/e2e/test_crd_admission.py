@@ -265,3 +265,40 @@ def test_sla_targets_are_defaulted_and_ordered(objects: client.CustomObjectsApi,
     assert "sla.resolution must not be shorter than sla.response" in rejected(
         objects, "maintenancepolicies", namespace, bad
     )
+
+
+def test_report_status_round_trips_and_the_plugin_renders_it(
+    objects: client.CustomObjectsApi, namespace: str, local_cluster: Any, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.unit.render import report_cases
+
+    from maintenance_operator.api import v1alpha1
+
+    create(objects, "maintenancereports", namespace, sample_report())
+    status = report_cases.full().wire()
+    objects.patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, "maintenancereports", "chatapp-weekly", {"status": status}
+    )
+    stored = objects.get_namespaced_custom_object(
+        GROUP, VERSION, namespace, "maintenancereports", "chatapp-weekly"
+    )
+    assert v1alpha1.MaintenanceReportStatus.model_validate(stored["status"]) == report_cases.full()
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(local_cluster.kubeconfig),
+        "MAINTENANCE_PYTHON": sys.executable,
+        "PYTHONPATH": str(ROOT / "operator"),
+    }
+    plugin = [str(ROOT / "hack" / "kubectl-maintenance"), "report", "chatapp-weekly", "-n", namespace]
+    out = subprocess.run(plugin, capture_output=True, text=True, timeout=120, check=True, env=env).stdout
+    assert out.startswith("# Maintenance report: chatapp-weekly")
+    assert "| RolloutRestart | 2 | 1 | 1 | 0 | 50% |" in out
+    page = tmp_path / "report.html"
+    subprocess.run(
+        [*plugin, "--html", str(page)], capture_output=True, text=True, timeout=120, check=True, env=env
+    )
+    assert page.read_text().count("<svg") == 3
