@@ -86,6 +86,8 @@ def parse_filter(*, types: Collection[str], min_severity: str | None) -> Filter:
     known = {t.value.lower(): t for t in EventType}
     chosen = set()
     for raw in types:
+        if not raw.strip():
+            continue
         if raw.strip().lower() not in known:
             raise ValueError(
                 f"unknown notification event {raw!r}: use one of {', '.join(t.value for t in EventType)}"

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from maintenance_operator import metrics
 from maintenance_operator.adapters import notifications, score_history
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import notification
 from maintenance_operator.handlers import common
 from maintenance_operator.reconcilers import report as reconciler
 from maintenance_operator.runtime import Runtime, from_memo
@@ -38,7 +39,18 @@ async def _notifier(runtime: Runtime) -> reconciler.Notifier | None:
         if ref:
             namespace, name, key = ([*ref.split("/"), "", "", ""])[:3]
             url = await runtime.resources.read_secret(namespace, name, key or "url")
-        runtime.caches[NOTIFIER_KEY] = notifications.WebhookNotifier(url=url) if url else None
+        runtime.caches[NOTIFIER_KEY] = (
+            notifications.WebhookNotifier(
+                url=url,
+                fmt=notification.PayloadFormat(runtime.config.notify_format),
+                rule=notification.parse_filter(
+                    types=runtime.config.notify_events.split(","),
+                    min_severity=runtime.config.notify_min_severity,
+                ),
+            )
+            if url
+            else None
+        )
     found: reconciler.Notifier | None = runtime.caches[NOTIFIER_KEY]
     return found
 

@@ -141,3 +141,8 @@ def test_retry_delays(kw: dict[str, float], expected: list[float]) -> None:
 )
 def test_retryable(status: int | None, expected: bool) -> None:
     assert n.retryable(status) is expected
+
+
+def test_empty_entries_in_a_filter_are_ignored() -> None:
+    assert n.parse_filter(types=["", " "], min_severity=None) == n.Filter()
+    assert n.parse_filter(types=["Report", ""], min_severity=None).types == frozenset({E.REPORT})
