@@ -674,6 +674,24 @@ class SLASpec(Model):
         return self
 
 
+class HistorySpec(Model):
+    """How long finished Remediations and remediation outcomes are kept (the metrics keep the long record)."""
+
+    model_config = guarded(
+        cel("duration(self.retention) >= duration('1h')", "history.retention must be at least 1h"),
+    )
+
+    retention: Duration = Field(
+        default="720h", description="Finished Remediations and outcomes older than this are pruned (30 days)."
+    )
+
+    @model_validator(mode="after")
+    def _minimum(self) -> HistorySpec:
+        if parse_duration(self.retention) < 3600:
+            raise ValueError("history.retention must be at least 1h")
+        return self
+
+
 class MaintenancePolicySpec(Model):
     """What to watch on a target Deployment and what the operator may do about it."""
 
@@ -707,6 +725,9 @@ class MaintenancePolicySpec(Model):
     history_limit: int = Field(default=10, ge=1, le=100, description="HealthAssessments kept per policy.")
     suspend: bool = Field(default=False, description="Stop assessing and acting until unset.")
     sla: SLASpec = Field(default_factory=SLASpec, description="Response and resolution targets per severity.")
+    history: HistorySpec = Field(
+        default_factory=HistorySpec, description="Retention of finished Remediations and outcomes."
+    )
 
     @field_validator("indicators")
     @classmethod
