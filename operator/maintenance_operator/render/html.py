@@ -14,7 +14,7 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#111827}"
     "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #d1d5db;padding:4px 8px}"
-    ".partial{background:#fef3c7;padding:.5em 1em;border-left:4px solid #d97706}"
+    ".partial{background:#fef3c7;padding:.5em 1em;border-left:4px solid #b45309}"
 )
 
 

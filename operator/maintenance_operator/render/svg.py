@@ -86,7 +86,8 @@ def against_target(rows: Sequence[tuple[str, float | None, float]], *, title: st
     biggest = max((max(v or 0.0, t) for _, v, t in rows), default=0.0) or 1.0
     height = PAD + 28 * max(len(rows), 1) + 8
     plot_w = WIDTH - 2 * PAD - 120
-    body = []
+    height += 20
+    body = [_text(PAD + 120, height - 10, "bar: measured (red when past the SLA) · tick: SLA target")]
     for n, (label, value, target) in enumerate(rows):
         top = PAD + 28 * n
         body.append(_text(PAD + 112, top + 14, label, anchor="end"))
