@@ -294,7 +294,9 @@ def test_report_status_round_trips_and_the_plugin_renders_it(
         "PYTHONPATH": str(ROOT / "operator"),
     }
     plugin = [str(ROOT / "hack" / "kubectl-maintenance"), "report", "chatapp-weekly", "-n", namespace]
-    out = subprocess.run(plugin, capture_output=True, text=True, timeout=120, check=True, env=env).stdout
+    proc = subprocess.run(plugin, capture_output=True, text=True, timeout=120, check=False, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
     assert out.startswith("# Maintenance report: chatapp-weekly")
     assert "| RolloutRestart | 2 | 1 | 1 | 0 | 50% |" in out
     page = tmp_path / "report.html"

@@ -653,11 +653,11 @@ class SLASpec(Model):
     )
 
     response: SeverityDurations = Field(
-        default_factory=_framework_targets,
+        default=_framework_targets(),
         description="Time to respond (executing, or a human decision). Default 15m/1h/4h/24h.",
     )
     resolution: SeverityDurations = Field(
-        default_factory=_framework_targets,
+        default=_framework_targets(),
         description="Time to a verified fix. Default 15m/1h/4h/24h.",
     )
     at_risk_fraction: float = Field(
@@ -724,9 +724,9 @@ class MaintenancePolicySpec(Model):
     llm: LLMSpec = Field(default_factory=LLMSpec, description="LLM settings.")
     history_limit: int = Field(default=10, ge=1, le=100, description="HealthAssessments kept per policy.")
     suspend: bool = Field(default=False, description="Stop assessing and acting until unset.")
-    sla: SLASpec = Field(default_factory=SLASpec, description="Response and resolution targets per severity.")
+    sla: SLASpec = Field(default=SLASpec(), description="Response and resolution targets per severity.")
     history: HistorySpec = Field(
-        default_factory=HistorySpec, description="Retention of finished Remediations and outcomes."
+        default=HistorySpec(), description="Retention of finished Remediations and outcomes."
     )
 
     @field_validator("indicators")
