@@ -171,7 +171,10 @@ async def _assessments(namespace: str, start: datetime, ports: Ports, into: _Gat
 async def _scores(
     namespace: str, start: datetime, end: datetime, ports: Ports, into: _Gathered
 ) -> dict[str, report.Series] | None:
+    """Series of every policy, prefixed by policy when there are several; None when no policy's history
+    could be read at all."""
     merged: dict[str, report.Series] = {}
+    unanswered = 0
     for policy in into.policies:
         try:
             series = await ports.scores.scores(namespace=namespace, policy=policy, start=start, end=end)
@@ -179,11 +182,14 @@ async def _scores(
             log.warning("score history of %s/%s failed: %s", namespace, policy, type(exc).__name__)
             series = None
         if series is None:
+            unanswered += 1
             into.gaps.append(f"No score history for {policy}: Prometheus did not answer.")
             continue
+        if not any(series.values()):
+            into.gaps.append(f"No score history for {policy}: Prometheus has no scores in the period.")
         prefix = f"{policy}/" if len(into.policies) > 1 else ""
         merged.update({prefix + dim: points for dim, points in series.items()})
-    return merged if merged or not into.policies else None
+    return None if into.policies and unanswered == len(into.policies) else merged
 
 
 def _event(

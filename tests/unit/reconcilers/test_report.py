@@ -226,6 +226,12 @@ async def test_no_matching_policy_is_a_partial_report() -> None:
     assert "No policy matched" in result.status.message
 
 
+async def test_empty_score_history_is_partial_and_says_so() -> None:
+    result = await run({"policyRef": {"name": "chatapp"}}, scores=FakeScores({}))
+    assert result.status is not None and result.status.phase is api.ReportPhase.PARTIAL
+    assert result.status.gaps == ["No score history for chatapp: Prometheus has no scores in the period."]
+
+
 @pytest.mark.parametrize("answer", [None, TimeoutError("slow")])
 async def test_missing_score_history_is_partial_not_failed(answer: Exception | None) -> None:
     result = await run({"policyRef": {"name": "chatapp"}}, scores=FakeScores(answer))
