@@ -1206,6 +1206,9 @@ class CapacityAnalysisSpec(Model):
         max_length=4096,
         description="PromQL that is 1 while latency and queue are within objectives.",
     )
+    replicas_query: str | None = Field(
+        default=None, max_length=4096, description="PromQL of ready replicas (default: kube-state-metrics)."
+    )
     cpu_query: str | None = Field(
         default=None, max_length=4096, description="PromQL of CPU cores per container (default: cAdvisor)."
     )

@@ -341,3 +341,50 @@ def right_size(
     peak = max(v for _, v in finite(memory_bytes))
     memory = peak * (1.0 + memory_buffer)
     return RightSizing(container, worst, cpu, memory, memory, assumptions)
+
+
+_SUFFIXES = {
+    "n": 1e-9,
+    "u": 1e-6,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "Ki": 1024.0,
+    "Mi": 1024.0**2,
+    "Gi": 1024.0**3,
+    "Ti": 1024.0**4,
+}
+
+
+def parse_quantity(text: str | int | float | None) -> float | None:
+    """A Kubernetes quantity ("100m", "1.5", "128Mi", "1G") as a float; None if absent or unreadable."""
+    if text is None:
+        return None
+    if isinstance(text, int | float):
+        return float(text)
+    value = text.strip()
+    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
+        if value.endswith(suffix):
+            number = value[: -len(suffix)]
+            try:
+                return float(number) * _SUFFIXES[suffix]
+            except ValueError:
+                return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def pod_requests(containers: Sequence[dict[str, object]]) -> PodResources:
+    """Requested CPU cores and memory bytes of one pod (containers without a request count 0)."""
+    cpu = memory = 0.0
+    for c in containers:
+        resources = c.get("resources")
+        requests = resources.get("requests") if isinstance(resources, dict) else None
+        if isinstance(requests, dict):
+            cpu += parse_quantity(requests.get("cpu")) or 0.0
+            memory += parse_quantity(requests.get("memory")) or 0.0
+    return PodResources(cpu, memory)

@@ -196,3 +196,35 @@ def test_right_size_thin_data_says_so() -> None:
     )
     assert r.cpu_request_cores is None and r.memory_request_bytes is None
     assert r.assumptions.startswith("insufficient data") and "4 samples" in r.assumptions
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("100m", 0.1),
+        ("2", 2.0),
+        ("1.5", 1.5),
+        ("128Mi", 128 * 1024**2),
+        ("1G", 1e9),
+        ("1Gi", 1024**3),
+        (3, 3.0),
+    ],
+)
+def test_parse_quantity(text: str | int, value: float) -> None:
+    assert cap.parse_quantity(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", [None, "", "abc", "12Qi"])
+def test_parse_quantity_unreadable(text: str | None) -> None:
+    assert cap.parse_quantity(text) is None
+
+
+def test_pod_requests_sum_containers() -> None:
+    pod = cap.pod_requests(
+        [
+            {"name": "a", "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}},
+            {"name": "b", "resources": {"requests": {"cpu": "750m"}}},
+            {"name": "c"},
+        ]
+    )
+    assert pod == cap.PodResources(1.0, 256 * 1024**2)

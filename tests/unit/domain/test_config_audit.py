@@ -142,3 +142,20 @@ def test_one_check_failing_on_many_containers_costs_once_and_fixing_raises_score
 def test_empty_deployment_does_not_crash() -> None:
     result = ca.audit({}, has_pdb=False)
     assert {f.check for f in result.findings} == {"replicas", "spread", "progress-deadline"}
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels", "matches"),
+    [
+        ({}, {"app": "x"}, True),
+        ({"matchLabels": {"app": "x"}}, {"app": "x", "tier": "web"}, True),
+        ({"matchLabels": {"app": "y"}}, {"app": "x"}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["x", "y"]}]}, {"app": "x"}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["y"]}]}, {"app": "x"}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["x"]}]}, {"app": "x"}, False),
+        ({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}, {"app": "x"}, False),
+        ({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}, {"app": "x"}, True),
+    ],
+)
+def test_selector_matches(selector: dict[str, Any], labels: dict[str, str], matches: bool) -> None:
+    assert ca.selector_matches(selector, labels) is matches
