@@ -5,9 +5,9 @@ Built on the official ``kubernetes`` client like adapters/kube.py: blocking call
 cluster; the only create is a LocalSubjectAccessReview, which is a question, not an object.
 
 Guarantees: Secret *values* are never read (the audits only see env var and Secret names in the pod
-template); an absent VulnerabilityReport CRD gives ``None`` (not installed), never an exception; the
-first time a vulnerability was seen is its report's ``creationTimestamp`` (Trivy Operator recreates a
-report on rescan, so this errs towards later deadlines, never earlier ones).
+template); an absent VulnerabilityReport CRD gives ``None`` (not installed), never an exception. A
+vulnerability's patch clock starts at its ``publishedDate`` (public disclosure, which Trivy always
+reports), else at its report's ``creationTimestamp``: a scanner that runs late must not extend a deadline.
 """
 
 from __future__ import annotations
@@ -146,9 +146,13 @@ class WorkloadReader:
             artifact = report.get("artifact") or {}
             image = f"{artifact.get('repository', '?')}:{artifact.get('tag', '?')}"
             for v in report.get("vulnerabilities") or ():
+                published = _timestamp(v.get("publishedDate"))
                 out.append(
                     security_audit.Vulnerability(
-                        str(v.get("vulnerabilityID", "?")), str(v.get("severity", "UNKNOWN")), image, seen
+                        str(v.get("vulnerabilityID", "?")),
+                        str(v.get("severity", "UNKNOWN")),
+                        image,
+                        published if published is not None else seen,
                     )
                 )
         return out

@@ -13,8 +13,8 @@ dropped), ``host-namespaces`` (hostNetwork/hostPID/hostIPC), ``host-path`` volum
 ``rbac`` (one finding per risky permission granted).
 
 Vulnerability patch deadlines (the framework's): critical 24 h, high 7 d, medium 30 d, low 90 d from
-when the report first saw them. A finding past its deadline is ``vuln-overdue`` with the
-vulnerability's severity; findings within the deadline are counted, not raised.
+``Vulnerability.first_seen`` (the adapter decides when the clock starts). A finding past its
+deadline is ``vuln-overdue`` with the vulnerability's severity; ones within it are counted, not raised.
 
 Score 1-10 as in config_audit (weights by severity, each check counted once).
 """
