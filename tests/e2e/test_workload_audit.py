@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -267,3 +270,59 @@ async def test_chart_service_account_reads_everything_the_audits_need(
         assert denied.value.status == 403
     finally:
         api.close()
+
+
+def test_kubectl_plugin_prints_the_reports(local_cluster: Any, kubectl: Any, namespace: str) -> None:
+    kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
+    policy = {
+        "apiVersion": "maintenance.chatapp.io/v1alpha1",
+        "kind": "MaintenancePolicy",
+        "metadata": {"name": "shop", "namespace": namespace},
+        "spec": {
+            "targetRef": {"name": NAME},
+            "indicators": [
+                {"name": "errors", "dimension": "core", "query": "up", "warning": 0.5, "critical": 0.9}
+            ],
+        },
+    }
+    kubectl("create", "-f", "-", input=json.dumps(policy))
+    report = config_audit.audit(MISCONFIGURED, has_pdb=False)
+    status = {
+        "status": {
+            "configAudit": {
+                "analyzedAt": "2030-01-01T00:00:00Z",
+                "score": report.score,
+                "findingCount": len(report.findings),
+                "findings": [dataclasses.asdict(f) for f in report.findings],
+            },
+            "capacity": {
+                "analyzedAt": "2030-01-01T00:00:00Z",
+                "sufficient": False,
+                "message": "analyses.capacity.loadQuery is not set",
+            },
+        }
+    }
+    kubectl(
+        "patch",
+        "mpol",
+        "shop",
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(status),
+    )
+    env = {**os.environ, "KUBECONFIG": str(local_cluster.kubeconfig)}
+    plugin = str(ROOT / "hack" / "kubectl-maintenance")
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [plugin, *args], capture_output=True, text=True, timeout=60, check=True, env=env
+        ).stdout
+
+    audit_text = run("audit", "shop", "-n", namespace)
+    assert f"Configuration: score {report.score}/10, 5 findings" in audit_text
+    assert "readiness-probe" in audit_text and "Security: not run yet" in audit_text
+    capacity_text = run("capacity", "shop", "-n", namespace)
+    assert "no recommendation: analyses.capacity.loadQuery is not set" in capacity_text
