@@ -100,13 +100,22 @@ async def run_due(
 ) -> Outcome:
     """Run every due analysis; never raises for a failing one (it is reported instead)."""
     out = Outcome({}, [], [])
+    known_good: api.KnownGoodConfig | None = None
+    if status.get("knownGoodConfig"):  # drift is only judged against values proven healthy
+        known_good, _ = common.parse(api.KnownGoodConfig, status["knownGoodConfig"])
     deployment = await target.deployment()
     fingerprint = audit.target_fingerprint(deployment)
     for analysis in due_analyses(policy=policy, status=status, now=now, target_fingerprint=fingerprint):
         started = time.monotonic()
         try:
             report = await _run_one(
-                analysis, policy=policy, namespace=namespace, target=target, prometheus=prometheus, now=now
+                analysis,
+                policy=policy,
+                namespace=namespace,
+                target=target,
+                prometheus=prometheus,
+                known_good=known_good,
+                now=now,
             )
         except Exception as exc:  # one failing analysis must not stop the others or loop the timer
             log.exception("%s of %s/%s failed", analysis.value, namespace, name)
@@ -132,6 +141,7 @@ async def _run_one(
     namespace: str,
     target: AnalysisTarget,
     prometheus: Callable[[], Awaitable[capacity_reconciler.RangeSource]],
+    known_good: api.KnownGoodConfig | None,
     now: float,
 ) -> api.CapacityReport | api.ConfigAuditReport | api.SecurityReport:
     if analysis is cadence.Analysis.CAPACITY:
@@ -139,7 +149,7 @@ async def _run_one(
             spec=policy, namespace=namespace, prometheus=await prometheus(), target=target, now=now
         )
     if analysis is cadence.Analysis.CONFIG_AUDIT:
-        return await audit.run_config_audit(spec=policy, target=target, known_good=None, now=now)
+        return await audit.run_config_audit(spec=policy, target=target, known_good=known_good, now=now)
     return await audit.run_security_review(spec=policy, target=target, now=now)
 
 

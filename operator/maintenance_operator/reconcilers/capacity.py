@@ -131,7 +131,7 @@ async def analyze(
         headroom=settings.headroom_percent / 100.0,
         scenarios=[cap.Scenario(s.name, s.factor, s.of_peak) for s in settings.scenarios],
     )
-    sizing = await _right_sizing(fetch, queries, settings, rules)
+    sizing = await _right_sizing(fetch, queries=queries, settings=settings, rules=rules)
     message = plan.reason
     if healthy is None:
         message = "analyses.capacity.healthyQuery is not set: per-pod throughput cannot be measured"
@@ -170,6 +170,7 @@ async def analyze(
 
 async def _right_sizing(
     fetch: Callable[[str], Awaitable[prom.RangeResult]],
+    *,
     queries: Queries,
     settings: api.CapacityAnalysisSpec,
     rules: cap.DataRules,

@@ -92,3 +92,16 @@ async def test_a_failing_analysis_is_reported_and_the_others_still_run() -> None
     assert out.failed == ["security"] and set(out.status) == {"capacity", "configAudit"}
     [warning] = [e for e in out.events if e[0] == "Warning"]
     assert warning[1] == "AnalysisFailed" and "authorization API down" in warning[2]
+
+
+async def test_config_drift_is_judged_against_the_known_good_config_in_status() -> None:
+    spec = {
+        "actions": {"configPatch": {"enabled": True, "configMapRef": {"name": "cm"}, "allowedKeys": ["POOL"]}}
+    }
+    target = FakeWorkload(TARGET, pdb=True, config={"POOL": "10"})
+    without = await run({}, target, **spec)
+    assert without.status["configAudit"]["findingCount"] == 0
+    known = {"configMap": "cm", "data": {"POOL": "20"}, "recordedAt": "2030-01-01T00:00:00Z"}
+    drifted = await run({"knownGoodConfig": known}, target, **spec)
+    [finding] = drifted.status["configAudit"]["findings"]
+    assert (finding["check"], finding["subject"]) == ("config-drift", "POOL")
