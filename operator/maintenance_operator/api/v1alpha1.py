@@ -1199,12 +1199,14 @@ class CapacityAnalysisSpec(Model):
     step: Duration = Field(default="5m", description="Resolution of the range queries.")
     min_data: Duration = Field(default="24h", description="Less history than this: recommend nothing.")
     load_query: str | None = Field(
-        default=None, max_length=4096, description="PromQL of the offered load in requests/s (one series)."
+        default=None,
+        max_length=4096,
+        description="PromQL of the offered load in requests/s; $namespace, $deployment substituted.",
     )
     healthy_query: str | None = Field(
         default=None,
         max_length=4096,
-        description="PromQL that is 1 while latency and queue are within objectives.",
+        description="PromQL that is 1 while latency and queue are within objectives; as loadQuery.",
     )
     replicas_query: str | None = Field(
         default=None, max_length=4096, description="PromQL of ready replicas (default: kube-state-metrics)."

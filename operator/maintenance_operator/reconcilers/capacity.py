@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from maintenance_operator import assessor
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import capacity as cap
@@ -49,15 +50,26 @@ class Queries:
 
 
 def default_queries(spec: api.CapacityAnalysisSpec, *, namespace: str, name: str) -> Queries:
-    """The policy's queries, with kube-state-metrics and cAdvisor defaults for the target's pods."""
+    """The policy's queries ($namespace and $deployment substituted), with kube-state-metrics and cAdvisor
+    defaults for the target's pods; raises ValueError when either name is not a DNS label."""
+
+    def sub(query: str) -> str:
+        return assessor.substitute(query, namespace=namespace, deployment=name)
+
+    sub("")  # validates both names before they are quoted into the defaults
     pods = f'namespace="{namespace}",pod=~"{name}-[a-z0-9]+-[a-z0-9]+",container!="",container!="POD"'
     return Queries(
-        load=spec.load_query,
-        healthy=spec.healthy_query,
-        replicas=spec.replicas_query
-        or f'kube_deployment_status_replicas_available{{namespace="{namespace}",deployment="{name}"}}',
-        cpu=spec.cpu_query or f"max by (container) (rate(container_cpu_usage_seconds_total{{{pods}}}[5m]))",
-        memory=spec.memory_query or f"max by (container) (container_memory_working_set_bytes{{{pods}}})",
+        load=sub(spec.load_query) if spec.load_query else None,
+        healthy=sub(spec.healthy_query) if spec.healthy_query else None,
+        replicas=sub(spec.replicas_query)
+        if spec.replicas_query
+        else f'kube_deployment_status_replicas_available{{namespace="{namespace}",deployment="{name}"}}',
+        cpu=sub(spec.cpu_query)
+        if spec.cpu_query
+        else f"max by (container) (rate(container_cpu_usage_seconds_total{{{pods}}}[5m]))",
+        memory=sub(spec.memory_query)
+        if spec.memory_query
+        else f"max by (container) (container_memory_working_set_bytes{{{pods}}})",
     )
 
 

@@ -121,3 +121,15 @@ async def test_thin_history_says_how_much() -> None:
         spec=short, namespace="shop", prometheus=FakeRanges(answers), target=FakeWorkload(DEPLOYMENT), now=NOW
     )
     assert not report.sufficient and "span" in report.message and report.data_days < 1
+
+
+def test_queries_substitute_namespace_and_deployment_and_reject_unsafe_names() -> None:
+    spec = policy(
+        analyses={
+            "capacity": {"loadQuery": 'sum(rate(x{namespace="$namespace",deployment="$deployment"}[5m]))'}
+        }
+    )
+    q = capacity.default_queries(spec.analyses.capacity, namespace="shop", name="chatapp")
+    assert q.load == 'sum(rate(x{namespace="shop",deployment="chatapp"}[5m]))'
+    with pytest.raises(ValueError, match="DNS label"):
+        capacity.default_queries(spec.analyses.capacity, namespace='shop"}', name="chatapp")
