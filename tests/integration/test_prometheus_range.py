@@ -11,9 +11,11 @@ import time
 
 import pytest
 from tests.fixtures.prometheus import MetricsExporter, PrometheusProcess
+from tests.integration.test_assessor import sample_policy, serve_chatapp, wait_for_rates
 
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.domain import capacity as cap
+from maintenance_operator.reconcilers import capacity
 
 pytestmark = pytest.mark.integration
 HOUR = 3600.0
@@ -111,3 +113,21 @@ async def test_unreachable_is_unavailable() -> None:
     down = prom.HttpPrometheus("http://127.0.0.1:9", timeout=1)
     result = await down.query_range("vector(1)", start=0, end=60, step=15)
     assert result.error is not None and result.error.kind is prom.ErrorKind.UNAVAILABLE
+
+
+async def test_sample_policy_capacity_queries_answer_on_chatapp_series(
+    client: prom.HttpPrometheus, shared_exporter: MetricsExporter, shared_prometheus: PrometheusProcess
+) -> None:
+    serve_chatapp(shared_exporter, deployment="capacity-sample")
+    wait_for_rates(shared_prometheus, "capacity-sample")
+    spec = sample_policy(deployment="capacity-sample")
+    queries = capacity.default_queries(spec.analyses.capacity, namespace="chatapp", name="capacity-sample")
+    assert queries.load is not None and queries.healthy is not None
+    now = time.time()
+    load = await client.query_range(queries.load, start=now - 30, end=now, step=5)
+    healthy = await client.query_range(queries.healthy, start=now - 30, end=now, step=5)
+    assert load.ok and healthy.ok, (load.error, healthy.error)
+    # rate(...[5m]) over seconds of history is small but present; the query shape is what is under test.
+    assert load.series and load.series[0].samples[-1][1] > 0
+    # The sample's healthy Chat App: p95 latency below 0.5 s and an empty queue.
+    assert healthy.series and healthy.series[0].samples[-1][1] == 1.0
