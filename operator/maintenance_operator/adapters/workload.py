@@ -13,14 +13,13 @@ reports), else at its report's ``creationTimestamp``: a scanner that runs late m
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from maintenance_operator.adapters import kube
-from maintenance_operator.domain import config_audit, security_audit
+from maintenance_operator.domain import cadence, config_audit, security_audit
 
 TRIVY_GROUP = "aquasecurity.github.io"
 TRIVY_VERSION = "v1alpha1"
@@ -38,15 +37,6 @@ def permission_text(verb: str, resource: str, subresource: str, group: str) -> s
     """``verb resource[/sub][.group]`` as kubectl auth can-i spells it."""
     name = f"{resource}/{subresource}" if subresource else resource
     return f"{verb} {name}.{group}" if group else f"{verb} {name}"
-
-
-def _timestamp(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 class WorkloadReader:
@@ -141,12 +131,12 @@ class WorkloadReader:
             labels = (r.get("metadata") or {}).get("labels") or {}
             if not _belongs(labels, owned):
                 continue
-            seen = _timestamp((r.get("metadata") or {}).get("creationTimestamp")) or 0.0
+            seen = cadence.epoch((r.get("metadata") or {}).get("creationTimestamp")) or 0.0
             report = r.get("report") or {}
             artifact = report.get("artifact") or {}
             image = f"{artifact.get('repository', '?')}:{artifact.get('tag', '?')}"
             for v in report.get("vulnerabilities") or ():
-                published = _timestamp(v.get("publishedDate"))
+                published = cadence.epoch(v.get("publishedDate"))
                 out.append(
                     security_audit.Vulnerability(
                         str(v.get("vulnerabilityID", "?")),

@@ -9,7 +9,10 @@ A disabled analysis is never due. Times are unix seconds; intervals are positive
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from enum import StrEnum
+
+from maintenance_operator.domain.machine import rfc3339
 
 DAY = 86400.0
 
@@ -66,3 +69,18 @@ def decide(
     if now >= next_due:
         return Decision(True, "interval elapsed", now + period)
     return Decision(False, "not yet due", next_due)
+
+
+def iso(seconds: float) -> str:
+    """Unix seconds as RFC 3339 (UTC, second precision), as status timestamps are written."""
+    return rfc3339(datetime.fromtimestamp(seconds, tz=UTC))
+
+
+def epoch(text: object) -> float | None:
+    """Unix seconds of an RFC 3339 timestamp; None for anything else."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

@@ -14,7 +14,6 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 import kopf
@@ -52,15 +51,6 @@ class Outcome:
     failed: list[str]
 
 
-def _epoch(text: object) -> float | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 def due_analyses(
     *, policy: api.MaintenancePolicySpec, status: Mapping[str, Any], now: float, target_fingerprint: str
 ) -> list[cadence.Analysis]:
@@ -74,7 +64,9 @@ def due_analyses(
     due = []
     for analysis, (enabled, interval) in settings.items():
         report = status.get(STATUS_FIELD[analysis]) or {}
-        last = cadence.LastRun(_epoch(report.get("analyzedAt")), str(report.get("targetFingerprint", "")))
+        last = cadence.LastRun(
+            cadence.epoch(report.get("analyzedAt")), str(report.get("targetFingerprint", ""))
+        )
         decision = cadence.decide(
             analysis=analysis,
             last=last,

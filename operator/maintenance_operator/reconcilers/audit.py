@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import config_audit, security_audit
-from maintenance_operator.domain.machine import rfc3339
+from maintenance_operator.domain import cadence, config_audit, security_audit
 
 _SEVERITIES = {s.value: s for s in api.Severity}
 
@@ -53,10 +51,6 @@ def _findings(items: Iterable[config_audit.Finding]) -> list[api.AuditFinding]:
     ][:200]
 
 
-def _iso(seconds: float) -> str:
-    return rfc3339(datetime.fromtimestamp(seconds, tz=UTC))
-
-
 async def run_config_audit(
     *,
     spec: api.MaintenancePolicySpec,
@@ -76,7 +70,7 @@ async def run_config_audit(
         deployment, has_pdb=has_pdb, config=config, known_good=good, allowed_keys=patch.allowed_keys
     )
     return api.ConfigAuditReport(
-        analyzed_at=_iso(now),
+        analyzed_at=cadence.iso(now),
         score=result.score,
         checks_run=result.checks_run,
         finding_count=len(result.findings),
@@ -101,7 +95,7 @@ async def run_security_review(
     if result.scanner_note:
         notes.append(result.scanner_note)
     return api.SecurityReport(
-        analyzed_at=_iso(now),
+        analyzed_at=cadence.iso(now),
         score=result.score,
         finding_count=len(result.findings),
         findings=_findings(result.findings),

@@ -11,15 +11,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from maintenance_operator import assessor
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import cadence, config_audit
 from maintenance_operator.domain import capacity as cap
-from maintenance_operator.domain import config_audit
-from maintenance_operator.domain.machine import rfc3339
 
 
 class RangeSource(Protocol):
@@ -77,10 +75,6 @@ def _first(result: prom.RangeResult) -> list[cap.Sample]:
     return list(result.series[0].samples) if result.series else []
 
 
-def _iso(seconds: float) -> str:
-    return rfc3339(datetime.fromtimestamp(seconds, tz=UTC))
-
-
 def _finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
@@ -104,7 +98,7 @@ async def analyze(
         min_span_seconds=api.parse_duration(settings.min_data),
     )
     queries = default_queries(settings, namespace=namespace, name=spec.target_ref.name)
-    at = _iso(now)
+    at = cadence.iso(now)
     if queries.load is None:
         return api.CapacityReport(
             analyzed_at=at,
@@ -162,7 +156,9 @@ async def analyze(
         ),
         current_replicas=current,
         headroom_percent=round(headroom * 100, 1) if headroom is not None else None,
-        exhaustion_at=_iso(now + plan.exhaustion_seconds) if plan.exhaustion_seconds is not None else None,
+        exhaustion_at=cadence.iso(now + plan.exhaustion_seconds)
+        if plan.exhaustion_seconds is not None
+        else None,
         scenarios=[
             api.ScenarioResult(
                 name=r.name,

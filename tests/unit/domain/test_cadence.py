@@ -43,3 +43,22 @@ def test_decide(
 def test_disabled_is_never_due() -> None:
     d = cadence.decide(analysis=A.CAPACITY, last=cadence.LastRun(), now=0.0, enabled=False)
     assert d == cadence.Decision(False, "disabled", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("2030-03-17T17:46:40Z", 1_900_000_000.0),
+        ("2030-03-17T17:46:40+00:00", 1_900_000_000.0),
+        ("", None),
+        (None, None),
+        ("yesterday", None),
+    ],
+)
+def test_epoch(text: object, seconds: float | None) -> None:
+    assert cadence.epoch(text) == seconds
+
+
+def test_iso_round_trips() -> None:
+    assert cadence.iso(1_900_000_000.0) == "2030-03-17T17:46:40Z"
+    assert cadence.epoch(cadence.iso(1_900_000_000.0)) == 1_900_000_000.0
