@@ -14,7 +14,9 @@ import pytest
 from kubernetes import client, config
 
 from maintenance_operator.adapters import workload
+from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import config_audit, security_audit
+from maintenance_operator.reconcilers import audit
 
 pytestmark = pytest.mark.e2e
 
@@ -243,6 +245,17 @@ async def test_vulnerability_reports_absent_then_overdue_critical(
         ("vuln-overdue", "critical", "CVE-2020-0001")
     ]
     assert result.vulnerability_counts == {"critical": 1, "high": 1, "medium": 0, "low": 0}
+    # Through the reconciler, with the real reader: the overdue critical becomes a critical Issue.
+    spec = api.MaintenancePolicySpec.model_validate(
+        {
+            "targetRef": {"name": NAME},
+            "indicators": [{"name": "e", "dimension": "core", "query": "up", "warning": 1, "critical": 2}],
+        }
+    )
+    report = await audit.run_security_review(spec=spec, target=reader, now=now)
+    assert report.overdue_vulnerabilities == 1 and report.message == ""
+    [issue] = audit.security_issues(report, target=NAME, checks=["vuln-overdue"])
+    assert issue.severity is api.Severity.CRITICAL and "CVE-2020-0001" in issue.title
 
 
 async def test_chart_service_account_reads_everything_the_audits_need(
