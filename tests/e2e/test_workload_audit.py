@@ -7,15 +7,18 @@ import dataclasses
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client, config
 
+from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.adapters import workload
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import config_audit, security_audit
+from maintenance_operator.handlers import analyses
 from maintenance_operator.reconcilers import audit
 
 pytestmark = pytest.mark.e2e
@@ -339,3 +342,65 @@ def test_kubectl_plugin_prints_the_reports(local_cluster: Any, kubectl: Any, nam
     assert "readiness-probe" in audit_text and "Security: not run yet" in audit_text
     capacity_text = run("capacity", "shop", "-n", namespace)
     assert "no recommendation: analyses.capacity.loadQuery is not set" in capacity_text
+
+
+async def test_analyses_tick_reports_are_accepted_by_the_policy_status_schema(
+    reader: workload.WorkloadReader, local_cluster: Any, kubectl: Any, namespace: str
+) -> None:
+    kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
+    growth = "(1 + (time() - 1.7e9) / 8.64e6)"
+    body = {
+        "apiVersion": "maintenance.chatapp.io/v1alpha1",
+        "kind": "MaintenancePolicy",
+        "metadata": {"name": "shop", "namespace": namespace},
+        "spec": {
+            "targetRef": {"name": NAME},
+            "indicators": [
+                {"name": "errors", "dimension": "core", "query": "up", "warning": 0.5, "critical": 0.9}
+            ],
+            "actions": {"scale": {"enabled": True, "max": 4}},
+            "analyses": {
+                "capacity": {
+                    "window": "48h",
+                    "step": "1h",
+                    "loadQuery": f"vector(100 * {growth})",
+                    "healthyQuery": "vector(1)",
+                    "replicasQuery": "vector(2)",
+                }
+            },
+        },
+    }
+    kubectl("create", "-f", "-", input=json.dumps(body))
+    spec = api.MaintenancePolicySpec.model_validate(body["spec"])
+
+    async def prometheus() -> prom.HttpPrometheus:
+        return prom.HttpPrometheus(local_cluster.prometheus_url, timeout=10)
+
+    outcome = await analyses.run_due(
+        policy=spec,
+        status={},
+        name="shop",
+        namespace=namespace,
+        target=reader,
+        prometheus=prometheus,
+        now=time.time(),
+    )
+    assert outcome.failed == [] and set(outcome.status) == {"capacity", "configAudit", "security"}
+    assert outcome.status["capacity"]["sufficient"] is True
+    assert any(not row["allowed"] for row in outcome.status["capacity"]["scenarios"])  # scale.max 4
+    kubectl(
+        "patch",
+        "mpol",
+        "shop",
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": outcome.status}),
+    )
+    stored = json.loads(kubectl("get", "mpol", "shop", "-n", namespace, "-o", "json").stdout)["status"]
+    assert stored["configAudit"]["score"] == outcome.status["configAudit"]["score"] == 4.6
+    assert stored["capacity"]["scenarios"] == outcome.status["capacity"]["scenarios"]
+    wide = kubectl("get", "mpol", "shop", "-n", namespace, "-o", "wide").stdout
+    assert "4.6" in wide and "CONFIG" in wide
