@@ -1,2 +1,1 @@
-"""Reconcilers: one per concern, each taking its collaborators as small Protocol ports so that it can be
-driven by kopf handlers in production and by fakes in unit tests."""
+"""Reconcilers: one analysis or remediation step each, with their I/O behind small Protocol ports."""
