@@ -86,6 +86,40 @@ HANDLER_ERRORS = Counter(
     registry=REGISTRY,
 )
 
+_SLA_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800)
+RESPONSE_SECONDS = Histogram(
+    "maintenance_operator_response_seconds",
+    "From detectedAt (breach start) to the first response (execution or a human decision).",
+    ["namespace", "policy", "severity", "outcome"],
+    registry=REGISTRY,
+    buckets=_SLA_BUCKETS,
+)
+RESOLUTION_SECONDS = Histogram(
+    "maintenance_operator_resolution_seconds",
+    "From detectedAt (breach start) to a verified fix, or to the terminal phase for other outcomes.",
+    ["namespace", "policy", "severity", "outcome"],
+    registry=REGISTRY,
+    buckets=_SLA_BUCKETS,
+)
+SLA_BREACHES = Counter(
+    "maintenance_operator_sla_breaches_total",
+    "SLA deadlines missed, by severity and clock (response or resolution).",
+    ["namespace", "policy", "severity", "clock"],
+    registry=REGISTRY,
+)
+NOTIFICATIONS = Counter(
+    "maintenance_operator_notifications_total",
+    "Notifications by event type and result (delivered, failed, filtered).",
+    ["type", "result"],
+    registry=REGISTRY,
+)
+REPORTS = Counter(
+    "maintenance_operator_reports_total",
+    "MaintenanceReports made, by phase (Ready, Partial, Failed).",
+    ["namespace", "phase"],
+    registry=REGISTRY,
+)
+
 
 def serve(port: int) -> None:
     """Serve /metrics on all interfaces in a background thread."""

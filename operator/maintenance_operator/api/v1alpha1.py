@@ -615,6 +615,83 @@ class TrendSpec(Model):
     min_samples: int = Field(default=10, ge=2, le=10000, description="Fewer baseline samples: trend unknown.")
 
 
+class SeverityDurations(Model):
+    """One duration per severity."""
+
+    critical: Duration = Field(description="For critical issues.")
+    high: Duration = Field(description="For high issues.")
+    medium: Duration = Field(description="For medium issues.")
+    low: Duration = Field(description="For low issues.")
+
+    def of(self, severity: Severity) -> str:
+        return {
+            Severity.CRITICAL: self.critical,
+            Severity.HIGH: self.high,
+            Severity.MEDIUM: self.medium,
+            Severity.LOW: self.low,
+        }[severity]
+
+
+def _framework_targets() -> SeverityDurations:
+    return SeverityDurations(critical="15m", high="1h", medium="4h", low="24h")
+
+
+_SLA_ORDER_MESSAGE = "sla.resolution must not be shorter than sla.response for any severity"
+
+
+class SLASpec(Model):
+    """Response and resolution targets per severity, counted from when the breach began (detectedAt)."""
+
+    model_config = guarded(
+        cel(
+            " && ".join(
+                f"duration(self.resolution.{s}) >= duration(self.response.{s})"
+                for s in ("critical", "high", "medium", "low")
+            ),
+            _SLA_ORDER_MESSAGE,
+        ),
+    )
+
+    response: SeverityDurations = Field(
+        default=_framework_targets(),
+        description="Time to respond (executing, or a human decision). Default 15m/1h/4h/24h.",
+    )
+    resolution: SeverityDurations = Field(
+        default=_framework_targets(),
+        description="Time to a verified fix. Default 15m/1h/4h/24h.",
+    )
+    at_risk_fraction: float = Field(
+        default=0.75, ge=0.1, le=0.99, description="Share of a target elapsed before it counts as at risk."
+    )
+    reminder_interval: Duration = Field(
+        default="1h", description="Minimum time between two reminders about the same open issue."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SLASpec:
+        if any(parse_duration(self.resolution.of(s)) < parse_duration(self.response.of(s)) for s in Severity):
+            raise ValueError(_SLA_ORDER_MESSAGE)
+        return self
+
+
+class HistorySpec(Model):
+    """How long finished Remediations and remediation outcomes are kept (the metrics keep the long record)."""
+
+    model_config = guarded(
+        cel("duration(self.retention) >= duration('1h')", "history.retention must be at least 1h"),
+    )
+
+    retention: Duration = Field(
+        default="720h", description="Finished Remediations and outcomes older than this are pruned (30 days)."
+    )
+
+    @model_validator(mode="after")
+    def _minimum(self) -> HistorySpec:
+        if parse_duration(self.retention) < 3600:
+            raise ValueError("history.retention must be at least 1h")
+        return self
+
+
 class MaintenancePolicySpec(Model):
     """What to watch on a target Deployment and what the operator may do about it."""
 
@@ -647,6 +724,10 @@ class MaintenancePolicySpec(Model):
     llm: LLMSpec = Field(default_factory=LLMSpec, description="LLM settings.")
     history_limit: int = Field(default=10, ge=1, le=100, description="HealthAssessments kept per policy.")
     suspend: bool = Field(default=False, description="Stop assessing and acting until unset.")
+    sla: SLASpec = Field(default=SLASpec(), description="Response and resolution targets per severity.")
+    history: HistorySpec = Field(
+        default=HistorySpec(), description="Retention of finished Remediations and outcomes."
+    )
     analyses: AnalysesSpec = Field(
         default_factory=lambda: AnalysesSpec(),
         description="Capacity planning, configuration audit and security posture review.",
@@ -850,6 +931,9 @@ class Issue(StatusModel):
     evidence: list[Evidence] = Field(default_factory=list, description="Queries, values and thresholds.")
     route: Route | None = Field(default=None, description="Route chosen by severityRouting.")
     remediation: str | None = Field(default=None, description="Remediation created for it, if any.")
+    detected_at: str | None = Field(
+        default=None, description="When the breach began (RFC 3339); SLA clocks start here."
+    )
 
 
 class SummarySource(StrEnum):
@@ -1168,6 +1252,148 @@ class RemediationStatus(StatusModel):
     started_at: str | None = Field(default=None, description="Execution start.")
     completed_at: str | None = Field(default=None, description="Terminal phase reached.")
     conditions: list[Condition] = Field(default_factory=list, description="Approved, Executed, Verified.")
+    responded_at: str | None = Field(
+        default=None, description="First response: execution began or a human decided (RFC 3339)."
+    )
+    resolved_at: str | None = Field(default=None, description="Verified fixed (RFC 3339).")
+    response_due: str | None = Field(default=None, description="SLA response deadline (RFC 3339).")
+    resolution_due: str | None = Field(default=None, description="SLA resolution deadline (RFC 3339).")
+
+
+# ---------------------------------------------------------------- MaintenanceReport
+
+
+class ReportSchedule(StrEnum):
+    ONCE = "Once"
+    DAILY = "Daily"
+    WEEKLY = "Weekly"
+
+
+class PolicySelector(Model):
+    """Policies in the report's namespace whose labels contain all of matchLabels."""
+
+    match_labels: dict[str, str] = Field(min_length=1, max_length=16, description="Labels to match.")
+
+
+_REPORT_TARGET_MESSAGE = "set exactly one of policyRef and selector"
+
+
+class MaintenanceReportSpec(Model):
+    """Which policies to report on, over which period, how often."""
+
+    model_config = guarded(
+        cel("has(self.policyRef) != has(self.selector)", _REPORT_TARGET_MESSAGE),
+        cel("duration(self.period) >= duration('1h')", "period must be at least 1h"),
+        cel("duration(self.period) <= duration('2160h')", "period must be at most 2160h (90 days)"),
+    )
+
+    policy_ref: LocalObjectReference | None = Field(default=None, description="One policy to report on.")
+    selector: PolicySelector | None = Field(default=None, description="Or every policy with these labels.")
+    period: Duration = Field(default="168h", description="How far back the report looks (default 7 days).")
+    schedule: ReportSchedule = Field(
+        default=ReportSchedule.ONCE, description="Once, or regenerate Daily or Weekly."
+    )
+
+    @model_validator(mode="after")
+    def _target(self) -> MaintenanceReportSpec:
+        if (self.policy_ref is None) == (self.selector is None):
+            raise ValueError(_REPORT_TARGET_MESSAGE)
+        if not 3600 <= parse_duration(self.period) <= 2160 * 3600:
+            raise ValueError("period must be between 1h and 2160h (90 days)")
+        return self
+
+
+class ReportPhase(StrEnum):
+    PENDING = "Pending"
+    READY = "Ready"
+    PARTIAL = "Partial"
+    FAILED = "Failed"
+
+
+class DimensionHealth(StatusModel):
+    """One dimension's score over the period."""
+
+    dimension: str = Field(description="Dimension, or 'overall'.")
+    min: float | None = Field(default=None, description="Lowest score.")
+    mean: float | None = Field(default=None, description="Mean score.")
+    last: float | None = Field(default=None, description="Latest score.")
+    trend: Trend | None = Field(default=None, description="Improving, Stable or Degrading over the period.")
+    points: list[float] = Field(
+        default_factory=list, max_length=200, description="Scores at evenly spaced instants, oldest first."
+    )
+
+
+class IssueCount(StatusModel):
+    """Issues of one severity and category."""
+
+    severity: Severity = Field(description="Severity.")
+    category: str = Field(description="Category.")
+    count: int = Field(ge=0, description="Distinct issues.")
+
+
+class ResponseTimes(StatusModel):
+    """Response and resolution against the SLA for one severity."""
+
+    severity: Severity = Field(description="Severity.")
+    remediations: int = Field(default=0, ge=0, description="Remediations of this severity.")
+    response_target_seconds: float = Field(description="SLA response target.")
+    resolution_target_seconds: float = Field(description="SLA resolution target.")
+    median_response_seconds: float | None = Field(default=None, description="Median time to respond.")
+    mttr_seconds: float | None = Field(default=None, description="Mean time to a verified fix.")
+    response_breaches: int = Field(default=0, ge=0, description="Responses later than the target.")
+    resolution_breaches: int = Field(default=0, ge=0, description="Resolutions later than the target.")
+
+
+class ActionEffectiveness(StatusModel):
+    """Outcomes of one action type."""
+
+    action: str = Field(description="Action type.")
+    total: int = Field(default=0, ge=0, description="Finished remediations.")
+    succeeded: int = Field(default=0, ge=0, description="Verified.")
+    rolled_back: int = Field(default=0, ge=0, description="Rolled back.")
+    failed: int = Field(default=0, ge=0, description="Failed, expired or escalated.")
+    success_rate: float | None = Field(default=None, description="succeeded / total.")
+
+
+class PlannerDecisions(StatusModel):
+    """Plans of one planner and how they turned out."""
+
+    planner: str = Field(description="Claude or Offline.")
+    plans: int = Field(default=0, ge=0, description="Plans made.")
+    mean_confidence: float | None = Field(default=None, description="Mean stated confidence (0-10).")
+    success_rate: float | None = Field(default=None, description="Share of finished plans that succeeded.")
+
+
+class MaintenanceReportStatus(StatusModel):
+    """The report: the framework's sections, filled from Prometheus and the retained objects."""
+
+    phase: ReportPhase | None = Field(default=None, description="Pending, Ready, Partial or Failed.")
+    observed_generation: int | None = Field(default=None, description="Last generation processed.")
+    period_start: str | None = Field(default=None, description="Start of the period (RFC 3339).")
+    period_end: str | None = Field(default=None, description="End of the period (RFC 3339).")
+    generated_at: str | None = Field(default=None, description="When the report was made.")
+    next_run_at: str | None = Field(default=None, description="When a scheduled report is made next.")
+    policies: list[str] = Field(default_factory=list, description="Policies covered.")
+    executive_summary: str = Field(default="", max_length=4096, description="Executive summary.")
+    health: list[DimensionHealth] = Field(default_factory=list, description="System health overview.")
+    issues: list[IssueCount] = Field(default_factory=list, description="Issues by severity and category.")
+    response_times: list[ResponseTimes] = Field(
+        default_factory=list, description="Response and resolution against the SLAs, with MTTR."
+    )
+    remediations: list[ActionEffectiveness] = Field(
+        default_factory=list, description="Remediation effectiveness by action."
+    )
+    ai_decisions: list[PlannerDecisions] = Field(
+        default_factory=list, description="Planner used, confidence against outcome."
+    )
+    token_usage: TokenUsage | None = Field(default=None, description="LLM tokens and cost in the period.")
+    findings: list[str] = Field(default_factory=list, description="Capacity and audit findings.")
+    recommendations: list[str] = Field(default_factory=list, description="Recommendations.")
+    gaps: list[str] = Field(
+        default_factory=list, description="Data that was missing; why the report is partial."
+    )
+    message: str = Field(default="", max_length=4096, description="Why the phase is what it is.")
+    conditions: list[Condition] = Field(default_factory=list, description="Ready.")
 
 
 # ---------------------------------------------------------------- capacity and audits
@@ -1414,6 +1640,23 @@ KINDS: tuple[KindInfo, ...] = (
             {"name": "Risk", "type": "string", "jsonPath": ".status.risk.level"},
             {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
             {"name": "Approved-By", "type": "string", "jsonPath": ".status.approvedBy", "priority": 1},
+            _AGE,
+        ),
+    ),
+    KindInfo(
+        kind="MaintenanceReport",
+        plural="maintenancereports",
+        singular="maintenancereport",
+        short_names=("mrep",),
+        spec=MaintenanceReportSpec,
+        status=MaintenanceReportStatus,
+        description="A maintenance report over a period: health, issues, SLAs, remediations, AI decisions.",
+        printer_columns=(
+            {"name": "Policy", "type": "string", "jsonPath": ".spec.policyRef.name"},
+            {"name": "Period", "type": "string", "jsonPath": ".spec.period"},
+            {"name": "Schedule", "type": "string", "jsonPath": ".spec.schedule"},
+            {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+            {"name": "Generated", "type": "date", "jsonPath": ".status.generatedAt"},
             _AGE,
         ),
     ),
