@@ -46,7 +46,7 @@ _NAMED: tuple[re.Pattern[str], ...] = (
     ),
     # short keywords only as a whole segment: STRIPE_KEY=, redis.pass=, key: (not monkey=, passed=)
     re.compile(
-        rf"(?i)((?<![A-Za-z0-9_.\-])(?=(?:[A-Za-z0-9]+[_.\-])*(?:key|pass|pw|pin)s?(?![A-Za-z0-9]))"
+        rf"(?i)((?<![A-Za-z0-9_.\-])(?=[_.\-]*(?:[A-Za-z0-9]+[_.\-]+)*(?:key|pass|pw|pin)s?(?![A-Za-z0-9]))"
         rf"{_NAME_CHARS}*+{_ASSIGN}){_NOT_DONE}({_VALUE})"
     ),
     # camelCase ...Key= (AccountKey=, SharedAccessKey=, apiKey=)
