@@ -27,7 +27,7 @@ from maintenance_operator.api.v1alpha1 import (
     PlanReview,
     parse_duration,
 )
-from maintenance_operator.domain import confidence, fit, plan_validation
+from maintenance_operator.domain import confidence, fit, plan_validation, planning
 from maintenance_operator.domain.planning import PlanningContext
 
 BLOCKING_RESULTS = frozenset({"Failed", "RolledBack", "Rejected"})
@@ -73,11 +73,16 @@ def review_plan(
     *,
     plan: Plan,
     ctx: PlanningContext,
-    second_opinion: Plan | None,
     auto: AutoApproveSpec,
     now: datetime,
+    second_opinion: Plan | None = None,
 ) -> PlanReview:
-    """The review of ``plan`` for ``ctx.issue`` (see the module docstring for the rules)."""
+    """The review of ``plan`` for ``ctx.issue`` (see the module docstring for the rules).
+
+    For a Claude plan without ``second_opinion``, the offline planner is asked here (it is pure).
+    """
+    if second_opinion is None and plan.planner is PlannerKind.CLAUDE:
+        second_opinion = planning.offline_plan(ctx)
     reasons = [f"invalid: {v}" for v in plan_validation.validate_plan(plan, ctx)]
     verdict = fit.plan_fits(plan, ctx)
     reasons.extend(f"does not fit the issue: {r}" for r in verdict.reasons)
