@@ -18,17 +18,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict
+
 from maintenance_operator.api.v1alpha1 import (
     Agreement,
     AutoApproveSpec,
+    MaintenancePolicySpec,
     Outcome,
     Plan,
     PlannerKind,
     PlanReview,
+    Risk,
     parse_duration,
 )
-from maintenance_operator.domain import confidence, fit, plan_validation, planning
+from maintenance_operator.domain import approval, confidence, fit, plan_validation, planning
+from maintenance_operator.domain import risk as risk_rules
 from maintenance_operator.domain.planning import PlanningContext
+from maintenance_operator.domain.rollout import TargetSnapshot
 
 BLOCKING_RESULTS = frozenset({"Failed", "RolledBack", "Rejected"})
 
@@ -135,3 +141,42 @@ def review_plan(
 
 def _describe(plan: Plan) -> str:
     return "+".join(a.type.value for a in plan.actions)
+
+
+class Gated(BaseModel):
+    """Everything the operator decided about one plan before anything runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    review: PlanReview
+    risk: Risk
+    decision: approval.Decision
+
+
+def gate(
+    *,
+    plan: Plan,
+    ctx: PlanningContext,
+    snapshot: TargetSnapshot,
+    policy: MaintenancePolicySpec,
+    now: datetime,
+    second_opinion: Plan | None = None,
+) -> Gated:
+    """Review, risk (raised by the effective confidence, not the model's) and routing of ``plan``, in one
+    call: what the reconciler does when a Remediation is Proposed."""
+    review = review_plan(plan=plan, ctx=ctx, auto=policy.auto_approve, now=now, second_opinion=second_opinion)
+    scored = risk_rules.raise_with_planner(
+        risk_rules.score_risk(plan=plan, target=snapshot, issue=ctx.issue, now=now),
+        review.effective_confidence,
+    )
+    decision = approval.decide(
+        issue=ctx.issue,
+        route=policy.severity_routing.route(ctx.issue.severity),
+        plan=plan,
+        risk=scored,
+        auto=policy.auto_approve,
+        windows=policy.maintenance_windows,
+        now=now,
+        review=review,
+    )
+    return Gated(review=review, risk=scored, decision=decision)

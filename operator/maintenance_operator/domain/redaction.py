@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from maintenance_operator.api.v1alpha1 import Plan
+
 REDACTED = "[REDACTED]"
 
 _LONG_KEYWORDS = (
@@ -132,3 +134,27 @@ def redact(text: str) -> str:
 def redact_optional(text: str | None) -> str | None:
     """``redact`` for optional fields."""
     return None if text is None else redact(text)
+
+
+def redact_plan(plan: Plan) -> Plan:
+    """``plan`` with its free text (rationale, expected effect, rollback plan, escalation reasons) redacted.
+
+    ConfigPatch values are left as they are: they are what would be written, checked by validation and fit.
+    Fields stay within their schema lengths (a short secret can be shorter than the marker).
+    """
+    actions = [
+        a.model_copy(
+            update={"escalate": a.escalate.model_copy(update={"reason": redact(a.escalate.reason)[:1024]})}
+        )
+        if a.escalate is not None
+        else a
+        for a in plan.actions
+    ]
+    return plan.model_copy(
+        update={
+            "rationale": redact(plan.rationale)[:2000],
+            "expected_effect": redact(plan.expected_effect)[:1000],
+            "rollback_plan": redact(plan.rollback_plan)[:1000],
+            "actions": actions,
+        }
+    )
