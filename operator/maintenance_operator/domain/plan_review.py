@@ -143,6 +143,21 @@ def _describe(plan: Plan) -> str:
     return "+".join(a.type.value for a in plan.actions)
 
 
+_KINDS = (
+    ("invalid: ", "invalid"),
+    ("does not fit the issue: ", "unfit"),
+    ("planners disagree: ", "disagreement"),
+)
+
+
+def result_kind(review: PlanReview) -> str:
+    """``passed`` or the kind of the first reason that holds the plan (a metric label, bounded)."""
+    if review.passed:
+        return "passed"
+    first = review.reasons[0] if review.reasons else ""
+    return next((kind for prefix, kind in _KINDS if first.startswith(prefix)), "recent-failure")
+
+
 class Gated(BaseModel):
     """Everything the operator decided about one plan before anything runs."""
 

@@ -117,3 +117,22 @@ def test_passive_claude_plan_needs_no_agreement() -> None:
         plan=claude(Action(type=ActionType.NO_ACTION)), ctx=ctx, auto=AutoApproveSpec(), now=NOW
     )
     assert review.passed
+
+
+def test_result_kind_is_a_bounded_label() -> None:
+    ctx = cases.ctx("queue")
+    auto = AutoApproveSpec()
+    assert (
+        plan_review.result_kind(plan_review.review_plan(plan=claude(SCALE_UP), ctx=ctx, auto=auto, now=NOW))
+        == "passed"
+    )
+    down = plan_review.review_plan(plan=claude(SCALE_DOWN), ctx=ctx, auto=auto, now=NOW)
+    assert plan_review.result_kind(down) == "unfit"
+    memory = cases.ctx("memory")
+    rollback = plan_review.review_plan(plan=claude(ROLLBACK), ctx=memory, auto=auto, now=NOW)
+    assert plan_review.result_kind(rollback) == "disagreement"
+    failed = ctx.model_copy(update={"outcomes": [cases.outcome(ctx.issue.fingerprint, "Scale", "Failed")]})
+    offline = claude(SCALE_UP).model_copy(update={"planner": PlannerKind.OFFLINE})
+    assert plan_review.result_kind(plan_review.review_plan(plan=offline, ctx=failed, auto=auto, now=NOW)) == (
+        "recent-failure"
+    )
