@@ -5,7 +5,7 @@ Rules (each replaces the secret and keeps the name in front of it, so the text s
 - ``NAME=value``, ``NAME: value``, ``"NAME": "value"`` where NAME contains password, passwd, pwd, secret,
   token, credential(s), api key, access key, private key, auth or session id with any prefix or suffix
   (``DB_PASSWORD``, ``PGPASSWORD``, ``SLACK_TOKEN``, ``aws_secret_access_key``, ``AccountKey``), or is a bare
-  ``key``/``pass``/``pw`` segment (``STRIPE_KEY``, ``redis.pass``);
+  ``key``/``pass``/``pw`` segment (``STRIPE_KEY``, ``redis.pass``) or upper case anywhere in it (``PGKEY``);
 - credentials in connection strings and URLs (``postgres://user:pw@host``, ``mongodb+srv://u:p@h``);
 - ``Bearer``/``Basic`` authorisation values;
 - prose: "the password is hunter2", "token was abc", "secret: x";
@@ -50,6 +50,10 @@ _NAMED: tuple[re.Pattern[str], ...] = (
     re.compile(
         rf"(?i)((?<![A-Za-z0-9_.\-])(?=[_.\-]*(?:[A-Za-z0-9]+[_.\-]+)*(?:key|pass|pw|pin)s?(?![A-Za-z0-9]))"
         rf"{_NAME_CHARS}*+{_ASSIGN}){_NOT_DONE}({_VALUE})"
+    ),
+    # names with an upper-case short keyword anywhere: PGKEY=, SSHPASS=, MYSQL_PWD=, PGKEY_FILE=
+    re.compile(
+        rf"((?<![A-Za-z0-9_.\-])(?=[A-Za-z0-9_.\-]*?(?:KEY|PASS|PWD)){_NAME_CHARS}*+{_ASSIGN}){_NOT_DONE}({_VALUE})"
     ),
     # camelCase ...Key= (AccountKey=, SharedAccessKey=, apiKey=)
     re.compile(rf"((?<![A-Za-z0-9_.\-])[A-Za-z0-9]*[a-z0-9]Key{_ASSIGN}){_NOT_DONE}({_VALUE})"),
