@@ -99,6 +99,16 @@ app.kubernetes.io/part-of: maintenance-operator
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+# Configuration and security audits: read-only, plus questions about the target's ServiceAccount.
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "list"]
+- apiGroups: ["authorization.k8s.io"]
+  resources: ["localsubjectaccessreviews"]
+  verbs: ["create"]
+- apiGroups: ["aquasecurity.github.io"]
+  resources: ["vulnerabilityreports"]
+  verbs: ["get", "list"]
 {{- with .Values.rbac.secretNames }}
 # Only the named Secrets, only get: an empty resourceNames would mean every Secret.
 - apiGroups: [""]

@@ -679,6 +679,10 @@ class MaintenancePolicySpec(Model):
     llm: LLMSpec = Field(default_factory=LLMSpec, description="LLM settings.")
     history_limit: int = Field(default=10, ge=1, le=100, description="HealthAssessments kept per policy.")
     suspend: bool = Field(default=False, description="Stop assessing and acting until unset.")
+    analyses: AnalysesSpec = Field(
+        default_factory=lambda: AnalysesSpec(),
+        description="Capacity planning, configuration audit and security posture review.",
+    )
 
     @field_validator("indicators")
     @classmethod
@@ -758,6 +762,9 @@ class MaintenancePolicyStatus(StatusModel):
     )
     token_usage_day: str | None = Field(default=None, description="UTC day (YYYY-MM-DD) of tokenUsage.")
     token_usage: TokenUsage | None = Field(default=None, description="LLM tokens spent on tokenUsageDay.")
+    capacity: CapacityReport | None = Field(default=None, description="Newest capacity analysis.")
+    config_audit: ConfigAuditReport | None = Field(default=None, description="Newest configuration audit.")
+    security: SecurityReport | None = Field(default=None, description="Newest security posture review.")
     calibration: list[PlannerCalibration] = Field(
         default_factory=list, description="How each planner's confidence compares with executed outcomes."
     )
@@ -1241,6 +1248,167 @@ class PlanReview(StatusModel):
     notes: list[str] = Field(default_factory=list, description="What shaped the effective confidence.")
 
 
+# ---------------------------------------------------------------- capacity and audits
+
+
+class GrowthScenario(Model):
+    """A load the target should survive: ``factor`` x offered load, or x the peak with ``ofPeak``."""
+
+    name: str = Field(min_length=1, max_length=32, description="Label of the scenario, e.g. +50%.")
+    factor: float = Field(gt=0, le=100, description="Multiplier of the load.")
+    of_peak: bool = Field(default=False, description="Multiply the peak instead of the p95 offered load.")
+
+
+def _default_scenarios() -> list[GrowthScenario]:
+    return [
+        GrowthScenario(name="+25%", factor=1.25),
+        GrowthScenario(name="+50%", factor=1.5),
+        GrowthScenario(name="+100%", factor=2.0),
+        GrowthScenario(name="3x peak", factor=3.0, of_peak=True),
+    ]
+
+
+class CapacityAnalysisSpec(Model):
+    """Capacity planning from Prometheus history (findings and recommendations only)."""
+
+    enabled: bool = Field(default=True, description="Run the capacity analysis.")
+    interval: Duration = Field(default="24h", description="How often it runs.")
+    window: Duration = Field(default="336h", description="History read (KRR uses about two weeks).")
+    step: Duration = Field(default="5m", description="Resolution of the range queries.")
+    min_data: Duration = Field(default="24h", description="Less history than this: recommend nothing.")
+    load_query: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="PromQL of the offered load in requests/s; $namespace, $deployment substituted.",
+    )
+    healthy_query: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="PromQL that is 1 while latency and queue are within objectives; as loadQuery.",
+    )
+    replicas_query: str | None = Field(
+        default=None, max_length=4096, description="PromQL of ready replicas (default: kube-state-metrics)."
+    )
+    cpu_query: str | None = Field(
+        default=None, max_length=4096, description="PromQL of CPU cores per container (default: cAdvisor)."
+    )
+    memory_query: str | None = Field(
+        default=None, max_length=4096, description="PromQL of memory bytes per container (default: cAdvisor)."
+    )
+    headroom_percent: int = Field(
+        default=20, ge=0, le=90, description="Spare capacity kept in every scenario."
+    )
+    cpu_percentile: float = Field(default=95.0, ge=50, le=100, description="CPU request at this percentile.")
+    memory_buffer_percent: int = Field(default=10, ge=0, le=100, description="Memory peak plus this buffer.")
+    scenarios: list[GrowthScenario] = Field(
+        default_factory=_default_scenarios, max_length=16, description="Growth scenarios to plan for."
+    )
+
+
+class ConfigAuditSpec(Model):
+    """Weekly configuration audit of the target Deployment (and on every target change)."""
+
+    enabled: bool = Field(default=True, description="Run the configuration audit.")
+    interval: Duration = Field(default="168h", description="How often it runs besides target changes.")
+
+
+class SecurityAuditSpec(Model):
+    """Security posture review of the target."""
+
+    enabled: bool = Field(default=True, description="Run the security review.")
+    interval: Duration = Field(default="24h", description="How often it runs.")
+    check_service_account: bool = Field(
+        default=True, description="Ask SubjectAccessReviews what the target's ServiceAccount may do."
+    )
+
+
+class AnalysesSpec(Model):
+    """Analyses on their own schedules, beside the health checks."""
+
+    capacity: CapacityAnalysisSpec = Field(default_factory=CapacityAnalysisSpec, description="Capacity.")
+    config_audit: ConfigAuditSpec = Field(default_factory=ConfigAuditSpec, description="Configuration audit.")
+    security: SecurityAuditSpec = Field(default_factory=SecurityAuditSpec, description="Security posture.")
+
+
+class ScenarioResult(StatusModel):
+    """Replicas and resources one scenario needs."""
+
+    name: str = Field(description="Scenario or horizon.")
+    load: float = Field(description="Load planned for (requests/s).")
+    replicas: int = Field(description="Replicas needed, with headroom.")
+    allowed: bool = Field(description="Whether actions.scale.max and the HPA's maxReplicas allow it.")
+    blocked_by: str = Field(default="", description="The ceiling that blocks it.")
+    cpu_cores: float = Field(description="Requested cores x replicas (cost proxy).")
+    memory_gib: float = Field(description="Requested GiB x replicas (cost proxy).")
+
+
+class RightSizingResult(StatusModel):
+    """A request/limit recommendation for one container; absent values: not enough data."""
+
+    container: str = Field(description="Container name.")
+    cpu_request_cores: float | None = Field(default=None, description="Recommended CPU request (cores).")
+    memory_request_bytes: float | None = Field(default=None, description="Recommended memory request.")
+    memory_limit_bytes: float | None = Field(default=None, description="Recommended memory limit.")
+    assumptions: str = Field(default="", max_length=1024, description="Percentile, buffer and data used.")
+
+
+class CapacityReport(StatusModel):
+    """The newest capacity analysis."""
+
+    analyzed_at: str = Field(description="When it ran (RFC 3339).")
+    sufficient: bool = Field(description="Whether the data was enough to plan with.")
+    message: str = Field(default="", max_length=2048, description="Why nothing was recommended, if so.")
+    samples: int = Field(default=0, description="Load samples used.")
+    data_days: float = Field(default=0.0, description="Days of load history used.")
+    offered_load: float | None = Field(default=None, description="p95 offered load (requests/s).")
+    peak_load: float | None = Field(default=None, description="Peak load (requests/s).")
+    throughput_per_pod: float | None = Field(default=None, description="Measured healthy requests/s per pod.")
+    growth_percent_per_day: float | None = Field(default=None, description="Observed growth.")
+    current_replicas: int = Field(default=0, description="Replicas at analysis time.")
+    headroom_percent: float | None = Field(default=None, description="Spare capacity now (negative: short).")
+    exhaustion_at: str | None = Field(
+        default=None, description="When capacity runs out at the observed growth."
+    )
+    scenarios: list[ScenarioResult] = Field(default_factory=list, description="Scenario and horizon table.")
+    right_sizing: list[RightSizingResult] = Field(default_factory=list, description="Per container.")
+    queries: int = Field(default=0, description="Range queries spent.")
+
+
+class AuditFinding(StatusModel):
+    """One failed check."""
+
+    check: str = Field(description="Check id.")
+    severity: str = Field(description="high, medium, low (vulnerabilities: their own severity).")
+    subject: str = Field(description="Container, key, permission or vulnerability it concerns.")
+    message: str = Field(max_length=512, description="What is wrong.")
+    fix: str = Field(max_length=512, description="How to fix it.")
+
+
+class ConfigAuditReport(StatusModel):
+    """The newest configuration audit."""
+
+    analyzed_at: str = Field(description="When it ran (RFC 3339).")
+    score: float = Field(ge=1, le=10, description="Configuration health score 1-10.")
+    checks_run: int = Field(default=0, description="Checks evaluated.")
+    finding_count: int = Field(default=0, description="Findings.")
+    findings: list[AuditFinding] = Field(default_factory=list, max_length=200, description="Findings.")
+    target_fingerprint: str = Field(default="", description="Target generation/ConfigMap version audited.")
+
+
+class SecurityReport(StatusModel):
+    """The newest security posture review."""
+
+    analyzed_at: str = Field(description="When it ran (RFC 3339).")
+    score: float = Field(ge=1, le=10, description="Security score 1-10.")
+    finding_count: int = Field(default=0, description="Findings.")
+    findings: list[AuditFinding] = Field(default_factory=list, max_length=200, description="Findings.")
+    vulnerability_counts: dict[str, int] | None = Field(
+        default=None, description="Open vulnerabilities by severity (absent: scanner not installed)."
+    )
+    overdue_vulnerabilities: int = Field(default=0, description="Vulnerabilities past their patch deadline.")
+    message: str = Field(default="", max_length=2048, description="What could not be checked, and why.")
+
+
 # ---------------------------------------------------------------- kinds
 
 
@@ -1276,6 +1444,19 @@ KINDS: tuple[KindInfo, ...] = (
             {"name": "Score", "type": "number", "jsonPath": ".status.overallScore"},
             {"name": "Suspended", "type": "boolean", "jsonPath": ".spec.suspend"},
             {"name": "Last-Check", "type": "date", "jsonPath": ".status.lastHealthCheckTime"},
+            {"name": "Config", "type": "number", "jsonPath": ".status.configAudit.score", "priority": 1},
+            {
+                "name": "Sec-Findings",
+                "type": "integer",
+                "jsonPath": ".status.security.findingCount",
+                "priority": 1,
+            },
+            {
+                "name": "Headroom",
+                "type": "number",
+                "jsonPath": ".status.capacity.headroomPercent",
+                "priority": 1,
+            },
             _AGE,
         ),
     ),
