@@ -7,10 +7,10 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from maintenance_operator.domain import prompt
+from maintenance_operator.domain import redaction
 
-# one redaction for prompts and logs: API keys, tokens, passwords, credentials in URLs, long secrets
-redact = prompt.redact
+# one redaction for prompts, logs, status and Events (domain/redaction.py lists what it catches)
+redact = redaction.redact
 
 
 class JsonFormatter(logging.Formatter):

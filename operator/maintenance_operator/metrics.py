@@ -119,6 +119,38 @@ REPORTS = Counter(
     ["namespace", "phase"],
     registry=REGISTRY,
 )
+PLAN_REVIEWS = Counter(
+    "maintenance_operator_plan_reviews_total",
+    "Plan reviews by planner and result (passed, or the first kind that held it: invalid, unfit, "
+    "disagreement, recent-failure).",
+    ["namespace", "policy", "planner", "result"],
+    registry=REGISTRY,
+)
+PLANNER_DISAGREEMENTS = Counter(
+    "maintenance_operator_planner_disagreements_total",
+    "Claude plans whose writing action types differ from the offline planner's for the same incident.",
+    ["namespace", "policy"],
+    registry=REGISTRY,
+)
+EFFECTIVE_CONFIDENCE = Histogram(
+    "maintenance_operator_effective_confidence",
+    "The operator's effective confidence (0-10) of reviewed plans, by planner.",
+    ["planner"],
+    registry=REGISTRY,
+    buckets=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
+)
+PLANNER_BRIER_SCORE = Gauge(
+    "maintenance_operator_planner_brier_score",
+    "Calibration of a planner's confidence against executed outcomes (0 perfect, 0.25 coin toss).",
+    ["namespace", "policy", "planner"],
+    registry=REGISTRY,
+)
+PLANNER_SUCCESS_RATE = Gauge(
+    "maintenance_operator_planner_success_rate",
+    "Share of a planner's executed remediations that succeeded (compare with its mean confidence / 10).",
+    ["namespace", "policy", "planner"],
+    registry=REGISTRY,
+)
 
 
 def serve(port: int) -> None:

@@ -304,3 +304,51 @@ def test_report_status_round_trips_and_the_plugin_renders_it(
         [*plugin, "--html", str(page)], capture_output=True, text=True, timeout=120, check=True, env=env
     )
     assert page.read_text().count("<svg") == 3
+
+
+# ---------------------------------------------------------------- plan review and calibration fields
+
+REVIEW_POLICY_CASES = [
+    ("spec.autoApprove.failedActionWindow", "800h", "autoApprove.failedActionWindow must be at most 720h"),
+    ("spec.autoApprove.failedActionWindow", "1d", "should match"),
+    ("spec.autoApprove.requirePlannerAgreement", "yes", "must be of type boolean"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), REVIEW_POLICY_CASES)
+def test_invalid_review_settings_are_refused(
+    objects: client.CustomObjectsApi, namespace: str, path: str, value: Any, message: str
+) -> None:
+    body = rejected(objects, "maintenancepolicies", namespace, changed(sample_policy(), path, value))
+    assert message in body
+
+
+def test_review_settings_default_and_review_status_is_kept(
+    objects: client.CustomObjectsApi, namespace: str
+) -> None:
+    policy = changed(sample_policy(), "spec.autoApprove", {"minConfidence": 8})
+    created = create(objects, "maintenancepolicies", namespace, policy)
+    auto = created["spec"]["autoApprove"]
+    assert (auto["requirePlannerAgreement"], auto["failedActionWindow"]) == (True, "24h")
+    calibration = [{"planner": "Claude", "outcomes": 2, "succeeded": 0, "brierScore": 1.0, "rejected": 1}]
+    objects.patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, "maintenancepolicies", "chatapp", {"status": {"calibration": calibration}}
+    )
+    got = objects.get_namespaced_custom_object(GROUP, VERSION, namespace, "maintenancepolicies", "chatapp")
+    assert got["status"]["calibration"] == calibration
+    create(objects, "remediations", namespace, REMEDIATION)
+    review = {
+        "passed": False,
+        "fits": False,
+        "agreement": "Agree",
+        "secondOpinion": "Scale",
+        "plannerConfidence": 10,
+        "effectiveConfidence": 5,
+        "reasons": ["does not fit the issue: actions[0]: Scale 3->2 removes capacity during a queue issue"],
+    }
+    objects.patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, "remediations", "r", {"status": {"review": review}}
+    )
+    got = objects.get_namespaced_custom_object(GROUP, VERSION, namespace, "remediations", "r")
+    assert got["status"]["review"]["reasons"] == review["reasons"]
+    assert got["status"]["review"]["effectiveConfidence"] == 5

@@ -4,6 +4,7 @@ import json
 import logging
 
 from maintenance_operator import logs
+from maintenance_operator.domain import redaction
 
 
 def record(message: str) -> logging.LogRecord:
@@ -21,3 +22,11 @@ def test_text_format_redacts_too() -> None:
     formatter = logs.RedactingFormatter("%(message)s")
     text = formatter.format(record("Authorization: Bearer abcdefghijklmnop"))
     assert "abcdefghijklmnop" not in text and text.startswith("Authorization: [REDACTED]")
+
+
+def test_logs_use_the_one_redaction() -> None:
+    assert logs.redact is redaction.redact
+    message = "reload failed: PGPASSWORD=s3cr3tXYZ, dsn postgres://app:pw9876@db/chat, the token is tk55AA"
+    line = logs.JsonFormatter().format(record(message))
+    for secret in ("s3cr3tXYZ", "pw9876", "tk55AA"):
+        assert secret not in line

@@ -2,7 +2,8 @@
 
 The anthropic SDK is imported lazily, only when a Claude call is actually made, so an operator that plans
 offline never loads it. Whatever Claude answers, the plan is re-validated with pydantic and with
-`plan_validation.validate_plan`; anything invalid gets one repair attempt, then the offline plan. No
+`plan_validation.validate_plan`; anything invalid gets one repair attempt, then the offline plan. A Claude
+plan comes back with its free text redacted and the offline planner's plan as `second_opinion`. No
 planner call raises: every failure ends in a validated plan, with `fallback_reason` and `error_kind` set.
 The API key lives in a `SecretStr` and never appears in logs, exceptions or returned messages.
 """
@@ -30,7 +31,7 @@ from maintenance_operator.api.v1alpha1 import (
     TokenUsage,
     parse_duration,
 )
-from maintenance_operator.domain import budget, plan_validation, planning, prompt
+from maintenance_operator.domain import budget, plan_validation, planning, prompt, redaction
 from maintenance_operator.domain.planning import PlanningContext
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ class PlanResult:
     prompt_hash: str | None = None
     error_kind: str | None = None
     cached: bool = False
+    second_opinion: Plan | None = None
+    """For a Claude plan: the offline planner's plan for the same incident (plan_review compares them)."""
 
 
 class Planner(Protocol):
@@ -307,7 +310,8 @@ class ClaudePlanner:
             plan, violations = self._check(message, ctx, phash)
             if plan is not None:
                 return PlanResult(
-                    plan=plan,
+                    plan=redaction.redact_plan(plan),
+                    second_opinion=self._offline.plan_now(ctx).plan,
                     usage=budget.with_cost(self.model, usage),
                     source=PlannerKind.CLAUDE,
                     prompt_hash=phash,
@@ -363,7 +367,7 @@ class ClaudePlanner:
         usage = budget.with_cost(self.model, _usage_of(message))
         if message.stop_reason == "refusal":
             return None, usage
-        text = " ".join(b.text for b in message.content if b.type == "text").strip()
+        text = redaction.redact(" ".join(b.text for b in message.content if b.type == "text").strip())
         return (text[:4096] or None), usage
 
 

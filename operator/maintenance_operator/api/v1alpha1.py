@@ -478,8 +478,19 @@ class ActionsSpec(Model):
     rollback: RollbackAction = Field(default_factory=RollbackAction, description="Rollback to a revision.")
 
 
+MAX_FAILED_ACTION_WINDOW_SECONDS = 720 * 3600.0
+
+
 class AutoApproveSpec(Model):
     """Plans inside these limits are approved without a human."""
+
+    model_config = guarded(
+        cel(
+            "!has(self.failedActionWindow) || duration(self.failedActionWindow) <= duration('720h')",
+            "autoApprove.failedActionWindow must be at most 720h",
+            field_path=".failedActionWindow",
+        )
+    )
 
     severities: list[Severity] = Field(
         default_factory=lambda: [Severity.CRITICAL],
@@ -489,7 +500,28 @@ class AutoApproveSpec(Model):
     max_risk: RiskLevel = Field(
         default=RiskLevel.MEDIUM, description="Highest operator-computed risk allowed."
     )
-    min_confidence: float = Field(default=8.0, ge=0, le=10, description="Lowest planner confidence allowed.")
+    min_confidence: float = Field(
+        default=8.0,
+        ge=0,
+        le=10,
+        description="Lowest confidence allowed (the operator's effective confidence, not the model's).",
+    )
+    require_planner_agreement: bool = Field(
+        default=True,
+        description="A Claude plan auto-approves only when the offline planner picks the same action types.",
+    )
+    failed_action_window: Duration = Field(
+        default="24h",
+        description="An action that failed, was rolled back or rejected for the same issue fingerprint "
+        "within this period is never auto-approved again (at most 720h).",
+    )
+
+    @field_validator("failed_action_window")
+    @classmethod
+    def _window_bound(cls, value: str) -> str:
+        if parse_duration(value) > MAX_FAILED_ACTION_WINDOW_SECONDS:
+            raise ValueError("autoApprove.failedActionWindow must be at most 720h")
+        return value
 
 
 class ApprovalSpec(Model):
@@ -770,6 +802,11 @@ class Outcome(StatusModel):
     )
     at: str = Field(description="When the outcome was recorded (RFC 3339).")
     remediation: str = Field(default="", description="Name of the Remediation.")
+    planner: PlannerKind | None = Field(default=None, description="Planner of the plan: Claude or Offline.")
+    confidence: float | None = Field(default=None, description="The planner's own confidence 0-10.")
+    effective_confidence: float | None = Field(
+        default=None, description="The operator's effective confidence 0-10 when the plan was decided."
+    )
 
 
 class KnownGoodConfig(StatusModel):
@@ -809,6 +846,23 @@ class MaintenancePolicyStatus(StatusModel):
     capacity: CapacityReport | None = Field(default=None, description="Newest capacity analysis.")
     config_audit: ConfigAuditReport | None = Field(default=None, description="Newest configuration audit.")
     security: SecurityReport | None = Field(default=None, description="Newest security posture review.")
+    calibration: list[PlannerCalibration] = Field(
+        default_factory=list, description="How each planner's confidence compares with executed outcomes."
+    )
+
+
+class PlannerCalibration(StatusModel):
+    """Confidence against outcomes for one planner (executed remediations only)."""
+
+    planner: PlannerKind = Field(description="Claude or Offline.")
+    outcomes: int = Field(default=0, ge=0, description="Executed outcomes with a recorded confidence.")
+    succeeded: int = Field(default=0, ge=0, description="Of which succeeded.")
+    mean_confidence: float | None = Field(default=None, description="Mean stated confidence, 0-10.")
+    success_rate: float | None = Field(default=None, description="Succeeded / outcomes, 0-1.")
+    brier_score: float | None = Field(
+        default=None, description="Mean (confidence/10 - succeeded)^2: 0 is perfect, 0.25 is a coin toss."
+    )
+    rejected: int = Field(default=0, ge=0, description="Plans a human rejected or let expire.")
 
 
 # ---------------------------------------------------------------- HealthAssessment
@@ -1258,6 +1312,9 @@ class RemediationStatus(StatusModel):
     resolved_at: str | None = Field(default=None, description="Verified fixed (RFC 3339).")
     response_due: str | None = Field(default=None, description="SLA response deadline (RFC 3339).")
     resolution_due: str | None = Field(default=None, description="SLA resolution deadline (RFC 3339).")
+    review: PlanReview | None = Field(
+        default=None, description="The operator's review of the plan: fit, second opinion, history."
+    )
 
 
 # ---------------------------------------------------------------- MaintenanceReport
@@ -1394,6 +1451,27 @@ class MaintenanceReportStatus(StatusModel):
     )
     message: str = Field(default="", max_length=4096, description="Why the phase is what it is.")
     conditions: list[Condition] = Field(default_factory=list, description="Ready.")
+
+
+class Agreement(StrEnum):
+    AGREE = "Agree"
+    DISAGREE = "Disagree"
+    NOT_CHECKED = "NotChecked"
+
+
+class PlanReview(StatusModel):
+    """Whether a plan may be auto-approved, decided by the operator's own rules (never the model's)."""
+
+    passed: bool = Field(description="True when nothing below blocks auto-approval.")
+    fits: bool = Field(description="The plan's actions can plausibly fix this issue category.")
+    agreement: Agreement = Field(
+        default=Agreement.NOT_CHECKED, description="Agree, Disagree (offline planner) or NotChecked."
+    )
+    second_opinion: str = Field(default="", max_length=512, description="The offline planner's action types.")
+    planner_confidence: float = Field(ge=0, le=10, description="The planner's own confidence.")
+    effective_confidence: float = Field(ge=0, le=10, description="The operator's confidence, gated on.")
+    reasons: list[str] = Field(default_factory=list, description="What blocks auto-approval.")
+    notes: list[str] = Field(default_factory=list, description="What shaped the effective confidence.")
 
 
 # ---------------------------------------------------------------- capacity and audits

@@ -15,6 +15,10 @@ medium MaintenanceWindow, low Backlog), checked in this order:
    (autoApprove.severities is not required: its default, critical only, would make the route useless).
    Inside a window: Approved by ``policy:maintenanceWindow``; outside: Scheduled (re-run ``decide`` when
    :func:`next_window_start` comes). Beyond the limits, or with no window configured: AwaitingApproval.
+
+With a ``review`` (``plan_review.review_plan``), steps 6 and 7 also require ``review.passed`` (the plan fits
+the issue, the planners agree, no recent failure of the same action), and the confidence limit applies to
+``review.effectiveConfidence`` instead of the planner's own number. Without one, behaviour is unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from maintenance_operator.api.v1alpha1 import (
     Issue,
     MaintenanceWindow,
     Plan,
+    PlanReview,
     RemediationPhase,
     Risk,
     Route,
@@ -55,15 +60,23 @@ class Decision(BaseModel):
     message: str = Field(description="Human-readable explanation.")
 
 
-def _limit_failures(*, plan: Plan, risk: Risk, auto: AutoApproveSpec) -> list[str]:
+def _limit_failures(*, plan: Plan, risk: Risk, auto: AutoApproveSpec, review: PlanReview | None) -> list[str]:
     failures = []
     if not risk_rules.within(risk, auto.max_risk):
         failures.append(f"risk {risk.level} ({risk.score:g}) is above autoApprove.maxRisk {auto.max_risk}")
-    if plan.confidence < auto.min_confidence:
+    if review is None:
+        if plan.confidence < auto.min_confidence:
+            failures.append(
+                f"planner confidence {plan.confidence:g} is below "
+                f"autoApprove.minConfidence {auto.min_confidence:g}"
+            )
+        return failures
+    if review.effective_confidence < auto.min_confidence:
         failures.append(
-            f"planner confidence {plan.confidence:g} is below "
-            f"autoApprove.minConfidence {auto.min_confidence:g}"
+            f"effective confidence {review.effective_confidence:g} (planner said "
+            f"{review.planner_confidence:g}) is below autoApprove.minConfidence {auto.min_confidence:g}"
         )
+    failures.extend(review.reasons)
     return failures
 
 
@@ -76,6 +89,7 @@ def decide(
     auto: AutoApproveSpec,
     windows: Sequence[MaintenanceWindow],
     now: datetime,
+    review: PlanReview | None = None,
 ) -> Decision:
     """Route a Proposed remediation (see the module docstring for the rules, in order)."""
     if route is Route.IGNORE:
@@ -106,7 +120,7 @@ def decide(
             reason="ApprovalRequired",
             message=f"{issue.severity} issues need a human approval",
         )
-    failures = _limit_failures(plan=plan, risk=risk, auto=auto)
+    failures = _limit_failures(plan=plan, risk=risk, auto=auto, review=review)
     if route is Route.AUTO_RESOLVE:
         if issue.severity not in auto.severities:
             failures.insert(0, f"severity {issue.severity} is not in autoApprove.severities")
@@ -121,7 +135,7 @@ def decide(
             approved_by=AUTO_APPROVER,
             reason="AutoApproved",
             message=f"within autoApprove: severity {issue.severity}, risk {risk.level}, "
-            f"confidence {plan.confidence:g}",
+            f"confidence {plan.confidence if review is None else review.effective_confidence:g}",
         )
     # Route.MAINTENANCE_WINDOW
     if not windows:

@@ -26,6 +26,7 @@ from datetime import datetime
 
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import judgement as judging
+from maintenance_operator.domain import redaction
 
 MEMORY_CRITICAL_RATIO = 0.95
 FAR_BEYOND_FACTOR = 2.0
@@ -112,7 +113,7 @@ def _observed_issue(
         category=ind.category,
         dimension=ind.dimension,
         indicator=ind.name,
-        description=(
+        description=redaction.redact(
             f"{ind.description or ind.name}: {_fmt(j.value)} {cmp} {which} {threshold:g} across "
             f"{j.series} series{since}. {j.message}"
         ).strip()[:2048],
@@ -154,7 +155,7 @@ def _predicted_issue(
         dimension=indicator.dimension,
         indicator=indicator.name,
         predicted=True,
-        description=(
+        description=redaction.redact(
             f"{indicator.description or indicator.name}: now {forecast.current:.4g}, predicted "
             f"{forecast.predicted:.4g} in {forecast.horizon_seconds:.0f}s; "
             f"limit {forecast.limit:.4g} reached in ~{seconds:.0f}s (confidence {forecast.confidence:.2f})."

@@ -38,7 +38,8 @@ FLAP_WINDOW_SECONDS = 6 * 3600.0
 """Successful remediations of one fingerprint inside this window count towards flapping."""
 FLAP_THRESHOLD = 2
 """This many prior successes followed by a recurrence make an issue flapping."""
-FAILED_RESULTS = frozenset({"RolledBack", "Failed"})
+FAILED_RESULTS = frozenset({"RolledBack", "Failed", "Rejected"})
+"""Results that rule an action type out for the fingerprint: it did not work, or a human said no."""
 MAX_CONFIG_VALUE_BYTES = 8192
 
 MEMORY = frozenset({"memory"})
@@ -147,7 +148,8 @@ def revision_is_recent(ctx: PlanningContext) -> bool:
 
 
 def failed_action_types(ctx: PlanningContext) -> frozenset[str]:
-    """Action types that were rolled back or failed for this fingerprint: never repeat them."""
+    """Action types that were rolled back, failed or rejected by a human for this fingerprint: never
+    repeat them."""
     fp = ctx.issue.fingerprint
     return frozenset(o.action for o in ctx.outcomes if o.fingerprint == fp and o.result in FAILED_RESULTS)
 
@@ -450,7 +452,9 @@ def offline_plan(ctx: PlanningContext) -> Plan:
     for rank, candidate in enumerate(candidates):
         kind = _CANDIDATE_TYPES[candidate]
         if kind.value in avoided:
-            reasons.append(f"{kind.value} was rolled back or failed before for this issue")
+            reasons.append(
+                f"{kind.value} was rolled back or failed (or a human rejected it) before for this issue"
+            )
             continue
         choice = candidate(ctx)
         if isinstance(choice, str):

@@ -487,3 +487,32 @@ async def test_fallback_summary_over_budget_makes_no_http_call() -> None:
     text, usage = await fallback_planner(api, daily=200_000, used=199_900).summarize({"overallScore": 6.2})
     assert text is None and usage.total == 0
     assert len(api.requests) == 0
+
+
+# ---------------------------------------------------------------- model output is data, and is redacted
+
+
+async def test_claude_plan_is_redacted_and_carries_the_offline_second_opinion() -> None:
+    leaky = {
+        **ROLLBACK_INPUT,
+        "rationale": "DB_PASSWORD=hunter2xyz leaked in the logs; roll back. the token is abc123XYZ",
+        "rollbackPlan": "postgres://app:pw12345@db/chat then roll forward",
+    }
+    api = FakeMessagesAPI(ok(message(tool_input=leaky)))
+    ctx = bad_release()
+    result = await planner(api).plan(ctx)
+    assert result.source is PlannerKind.CLAUDE
+    assert result.plan is not None
+    stored = result.plan.model_dump_json()
+    for secret in ("hunter2xyz", "abc123XYZ", "pw12345"):
+        assert secret not in stored
+    assert result.plan.rationale.startswith("DB_PASSWORD=[REDACTED] leaked")
+    assert result.second_opinion == offline_plan(ctx)
+
+
+async def test_summary_is_redacted() -> None:
+    api = FakeMessagesAPI(
+        ok(message(text="Healthy. SLACK_TOKEN=xoxb-1234567890-abcdefghij", stop_reason="end_turn"))
+    )
+    text, _ = await planner(api).summarize({"overall": 9.1})
+    assert text == "Healthy. SLACK_TOKEN=[REDACTED]"

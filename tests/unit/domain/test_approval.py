@@ -7,6 +7,7 @@ import pytest
 from maintenance_operator.api.v1alpha1 import (
     AutoApproveSpec,
     MaintenanceWindow,
+    PlanReview,
     RemediationPhase,
     Risk,
     RiskLevel,
@@ -196,3 +197,70 @@ def test_approval_expiry() -> None:
     assert approval.approval_expires_at(created, "1h30m") == created + timedelta(minutes=90)
     assert not approval.approval_expired(created, "1h", created + timedelta(minutes=59))
     assert approval.approval_expired(created, "1h", created + timedelta(hours=1))
+
+
+# ---------------------------------------------------------------- with a plan review
+
+
+def _review(*, passed: bool, effective: float, reasons: list[str] | None = None) -> PlanReview:
+    return PlanReview(
+        passed=passed,
+        fits=passed,
+        planner_confidence=10,
+        effective_confidence=effective,
+        reasons=reasons or [],
+    )
+
+
+def _decide_reviewed(route: Route, review: PlanReview, *, now: datetime = TUESDAY_NOON) -> approval.Decision:
+    return approval.decide(
+        issue=issue(Severity.CRITICAL),
+        route=route,
+        plan=plan(RESTART, confidence=10),
+        risk=LOW,
+        auto=AutoApproveSpec(),
+        windows=[NIGHTLY],
+        now=now,
+        review=review,
+    )
+
+
+@pytest.mark.parametrize(
+    ("review", "phase", "needle"),
+    [
+        (_review(passed=True, effective=9), P.APPROVED, "confidence 9"),
+        (_review(passed=True, effective=5), P.AWAITING_APPROVAL, "effective confidence 5 (planner said 10)"),
+        (_review(passed=False, effective=9, reasons=["does not fit the issue: x"]), P.AWAITING_APPROVAL,
+         "does not fit the issue: x"),
+    ],
+)  # fmt: skip
+def test_auto_resolve_gates_on_the_review(review: PlanReview, phase: RemediationPhase, needle: str) -> None:
+    d = _decide_reviewed(Route.AUTO_RESOLVE, review)
+    assert d.phase is phase
+    assert needle in d.message
+
+
+def test_maintenance_window_gates_on_the_review() -> None:
+    inside = TUESDAY_NOON.replace(hour=23)
+    assert _decide_reviewed(
+        Route.MAINTENANCE_WINDOW, _review(passed=True, effective=9), now=inside
+    ).phase is (P.APPROVED)
+    held = _decide_reviewed(
+        Route.MAINTENANCE_WINDOW, _review(passed=False, effective=9, reasons=["r"]), now=inside
+    )
+    assert held.phase is P.AWAITING_APPROVAL
+    assert held.message == "r"
+
+
+def test_a_failed_review_does_not_block_escalation_or_doing_nothing() -> None:
+    d = approval.decide(
+        issue=issue(Severity.CRITICAL),
+        route=Route.AUTO_RESOLVE,
+        plan=plan(NO_ACTION, confidence=10),
+        risk=LOW,
+        auto=AutoApproveSpec(),
+        windows=[],
+        now=TUESDAY_NOON,
+        review=_review(passed=False, effective=0, reasons=["r"]),
+    )
+    assert d.phase is P.SUCCEEDED

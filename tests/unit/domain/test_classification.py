@@ -195,3 +195,12 @@ def test_no_predicted_issue_for_an_indicator_already_in_breach() -> None:
         [fc(60.0), fc(60.0, indicator="queue")],
     )
     assert [(i.indicator, i.predicted) for i in issues] == [("memory-usage", False), ("queue", True)]
+
+
+def test_issue_description_is_stored_redacted() -> None:
+    [issue] = classify(
+        [observe([0.07], description="Errors after DB_PASSWORD=hunter2xyz rotated; mail ops@example.com")]
+    )
+    assert "hunter2xyz" not in issue.description
+    assert "ops@example.com" not in issue.description
+    assert "DB_PASSWORD=[REDACTED] rotated" in issue.description

@@ -9,7 +9,7 @@ import pytest
 
 from maintenance_operator.api.v1alpha1 import Plan
 from maintenance_operator.domain import prompt
-from maintenance_operator.domain.planning import IndicatorSummary
+from maintenance_operator.domain.planning import IndicatorSummary, RevisionInfo
 from tests.unit.domain import planning_cases as cases
 
 
@@ -158,3 +158,15 @@ def test_indicators_say_which_measure_an_external_dependency() -> None:
     indicators = facts["indicators"]
     assert isinstance(indicators, list)
     assert {i["name"]: i["external"] for i in indicators} == {base.issue.indicator: False, "llm": True}
+
+
+def test_every_list_is_capped_with_n_more() -> None:
+    revisions = [RevisionInfo(revision=n, image=f"chatapp:{n}") for n in range(1, 5001)]
+    ctx = cases.ctx("memory", revisions=revisions, revision=5000)
+    message = prompt.build_user_message(ctx)
+    facts = json.loads(message.split("<facts>\n", 1)[1].split("\n</facts>", 1)[0])
+    assert facts["target"]["revisions"] == list(range(4981, 5001))
+    assert facts["omitted"] == {"revisions": 4980, "revisionImages": 4990}
+    assert len(message) < 8000
+    plain = prompt.build_user_message(cases.ctx("memory"))
+    assert '"omitted"' not in plain
