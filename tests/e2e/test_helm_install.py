@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.fixtures import tools
 from tests.unit.deploy.test_chart import CHART, HELM, NEEDS_HELM, REPO
 
 pytestmark = [
@@ -162,7 +163,7 @@ def monitoring_crds(release: Release) -> None:
         [str(MONITORING_CRDS_SCRIPT)], capture_output=True, text=True, timeout=600, check=False
     )
     if proc.returncode != 0 and "go not found" in proc.stderr:
-        pytest.skip("the prometheus-operator CRDs are fetched with go, which this machine lacks")
+        tools.tool_missing("the prometheus-operator CRDs are fetched with go, which this machine lacks")
     assert proc.returncode == 0, proc.stderr
     release.kubectl("apply", "--server-side", "-f", proc.stdout.strip())
     for crd in ("servicemonitors", "prometheusrules"):

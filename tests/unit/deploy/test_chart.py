@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.fixtures import tools
+
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "helm" / "maintenance-operator"
 FULL_VALUES = Path(__file__).with_name("full-values.yaml")
@@ -33,8 +35,8 @@ def find_helm() -> str | None:
 
 
 HELM = find_helm()
-NEEDS_HELM = pytest.mark.skipif(
-    HELM is None, reason="no helm binary on PATH or under ~/.cache/maintenance-operator/bin/"
+NEEDS_HELM = tools.needs_tool(
+    HELM is not None, "no helm on PATH or under ~/.cache/maintenance-operator/bin/ (hack/cluster/build.sh)"
 )
 pytestmark = NEEDS_HELM
 
@@ -364,7 +366,7 @@ def test_self_signed_certificate_matches_ca_bundle(default: Manifest, tmp_path: 
     for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
         assert _webhook(default, kind)["clientConfig"]["caBundle"] == secret["data"]["ca.crt"]
     if shutil.which("openssl") is None:
-        pytest.skip("openssl not installed; certificate contents not checked")
+        tools.tool_missing("openssl not installed; certificate contents not checked")
     (tmp_path / "ca.pem").write_bytes(base64.b64decode(secret["data"]["ca.crt"]))
     (tmp_path / "tls.pem").write_bytes(base64.b64decode(secret["data"]["tls.crt"]))
     verify = subprocess.run(

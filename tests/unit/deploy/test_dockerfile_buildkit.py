@@ -15,14 +15,16 @@ from typing import Any, cast
 
 import pytest
 
+from tests.fixtures import tools
+
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "hack" / "dockerfile-check.sh"
 CACHE = Path(os.environ.get("MO_CACHE_DIR", Path.home() / ".cache" / "maintenance-operator"))
 
 _HAVE_GO = shutil.which("go") is not None or Path("/usr/local/go/bin/go").is_file()
 _CACHED = any(CACHE.glob("bin/dockerfile-check-*/dockerfile-check"))
-pytestmark = pytest.mark.skipif(
-    not (_HAVE_GO or _CACHED), reason="no go toolchain to build hack/dockerfile-check and no cached binary"
+pytestmark = tools.needs_tool(
+    _HAVE_GO or _CACHED, "no go toolchain to build hack/dockerfile-check and no cached binary"
 )
 
 Report = dict[str, Any]
