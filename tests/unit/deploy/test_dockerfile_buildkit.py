@@ -57,7 +57,8 @@ def test_dockerfile_stages_as_buildkit_sees_them(repo_report: tuple[int, Report]
     assert len(stages) == 2
     builder, final = stages
     assert builder["name"] == "builder"
-    assert builder["base"] == final["base"] == "${PYTHON_IMAGE}"
+    assert builder["base"] == "${BUILDER_IMAGE}"
+    assert final["base"] == "${PYTHON_IMAGE}"
     assert "RUN" in builder["commands"]
     assert {"USER", "ENTRYPOINT"} <= set(final["commands"])
     assert final["commands"][-1] == "ENTRYPOINT"
