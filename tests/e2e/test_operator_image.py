@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from tests.fixtures import tools
 
-pytestmark = pytest.mark.e2e
+# The first build on a machine makes every input (about 9 minutes on 2 busy cores): above the default 600 s.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = "maintenance-operator:e2e"
