@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 # maintenance-operator image: `make image` (docker build -t maintenance-operator:dev .)
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# The builder stage's base; without a registry, hack/images/operator.sh passes one holding a wheelhouse.
+ARG BUILDER_IMAGE=${PYTHON_IMAGE}
 
 # Builder: wheels for the operator and every pinned dependency. Build tools stay in this stage.
-FROM ${PYTHON_IMAGE} AS builder
+FROM ${BUILDER_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src

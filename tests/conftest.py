@@ -12,4 +12,8 @@ def _available(module: str) -> bool:
         return False
 
 
-pytest_plugins = [m for m in ("tests.fixtures.cluster", "tests.fixtures.prometheus") if _available(m)]
+pytest_plugins = [
+    m
+    for m in ("tests.fixtures.tools", "tests.fixtures.cluster", "tests.fixtures.prometheus")
+    if _available(m)
+]

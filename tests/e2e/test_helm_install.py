@@ -6,6 +6,7 @@ kwok runs no containers, so the image is never pulled: what is tested is the API
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import uuid
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.fixtures import tools
 from tests.unit.deploy.test_chart import CHART, HELM, NEEDS_HELM, REPO
 
 pytestmark = [
@@ -162,7 +164,7 @@ def monitoring_crds(release: Release) -> None:
         [str(MONITORING_CRDS_SCRIPT)], capture_output=True, text=True, timeout=600, check=False
     )
     if proc.returncode != 0 and "go not found" in proc.stderr:
-        pytest.skip("the prometheus-operator CRDs are fetched with go, which this machine lacks")
+        tools.tool_missing("the prometheus-operator CRDs are fetched with go, which this machine lacks")
     assert proc.returncode == 0, proc.stderr
     release.kubectl("apply", "--server-side", "-f", proc.stdout.strip())
     for crd in ("servicemonitors", "prometheusrules"):
@@ -238,7 +240,7 @@ def test_chart_crds_are_accepted(release: Release) -> None:
     release.kubectl("apply", "--server-side", "--dry-run=server", "-f", str(CHART / "crds"))
 
 
-def test_upgrade_keeps_the_webhook_certificate(release: Release) -> None:
+def test_upgrade_keeps_the_webhook_certificate_and_the_approval_key(release: Release) -> None:
     _install(release, "--set", "rbac.createUserRoles=false")
 
     def ca_bundle() -> str:
@@ -246,9 +248,17 @@ def test_upgrade_keeps_the_webhook_certificate(release: Release) -> None:
         bundle: str = json.loads(out)["webhooks"][0]["clientConfig"]["caBundle"]
         return bundle
 
-    before = ca_bundle()
+    def approval_key() -> str:
+        secret = f"secret/{release.fullname}-approval-key"
+        out = release.kubectl("get", secret, "-n", release.namespace, "-o", "json").stdout
+        key: str = json.loads(out)["data"]["approval-key"]
+        return key
+
+    before, key_before = ca_bundle(), approval_key()
+    assert len(base64.b64decode(key_before)) == 64
     release.helm("upgrade", release.name, str(CHART), "--reuse-values", "--set", "operator.logLevel=DEBUG")
     assert ca_bundle() == before, "lookup of the existing Secret must keep the CA across upgrades"
+    assert approval_key() == key_before, "a new approval key would void every pending approval"
 
 
 def test_operator_rbac(release: Release) -> None:

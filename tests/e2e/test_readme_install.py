@@ -100,6 +100,9 @@ def test_kubectl_path(user: User, kubectl_install: str) -> None:
     # the last command of the block lists the sample policy
     assert "chatapp" in kubectl_install
     _available(user, "maintenance-operator", "maintenance-operator")
+    # the block creates the approval key the Deployment reads (deploy/ cannot ship one)
+    key = user.json("-n", "maintenance-operator", "get", "secret", "maintenance-operator-approval-key")
+    assert len(key["data"]["approval-key"]) >= 64
     policy = user.json("-n", "chatapp", "get", "mpol", "chatapp")
     assert policy["spec"]["targetRef"]["name"] == "chatapp"
     # the manifests grant what the chart grants: the operator may patch Deployments, not delete them

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from prometheus_client import start_http_server
+from tests.fixtures import tools
 from tests.fixtures.prometheus import PrometheusProcess, ensure_prometheus_binary, free_port
 from tests.unit.deploy.test_chart import CHART, NEEDS_HELM, one, render
 
@@ -81,7 +82,7 @@ def operator_prometheus() -> Iterator[PrometheusProcess]:
     """A real Prometheus scraping the operator's metrics registry over HTTP, as the ServiceMonitor would."""
     binary = ensure_prometheus_binary()
     if binary is None:
-        pytest.skip("prometheus binary not available and could not be installed")
+        tools.tool_missing("prometheus binary not available and could not be installed")
     _emit(f"obs-{uuid.uuid4().hex[:6]}")
     port = free_port()
     server, thread = start_http_server(port, addr="127.0.0.1", registry=metrics.REGISTRY)
@@ -147,7 +148,7 @@ def _promtool() -> str:
         ensure_prometheus_binary()  # the Prometheus package ships promtool
         found = shutil.which("promtool")
     if found is None:
-        pytest.skip("promtool not available")
+        tools.tool_missing("promtool not available")
     return found
 
 

@@ -122,3 +122,12 @@ app.kubernetes.io/part-of: maintenance-operator
   verbs: ["get", "list", "watch", "patch"]
 {{- end }}
 {{- end }}
+
+{{/* The Secret holding the approval signing key: the one named in values, or the one the chart creates. */}}
+{{- define "mo.approvalKeySecretName" -}}
+{{- if .Values.approvalKey.existingSecret }}
+{{- .Values.approvalKey.existingSecret }}
+{{- else }}
+{{- printf "%s-approval-key" (include "mo.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}

@@ -28,6 +28,10 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     key = os.environ.get("MAINTENANCE_OPERATOR_APPROVAL_KEY")
     if key:
         runtime.approval_key = key.encode()
+    else:
+        log.warning(
+            "MAINTENANCE_OPERATOR_APPROVAL_KEY is not set: approvals given before a restart will not verify"
+        )
     memo.runtime = runtime
     if config.metrics_port and config.metrics_port not in _metrics_started:
         try:

@@ -52,3 +52,17 @@ def test_app_of_apps_waves_put_crds_first() -> None:
     assert apps["maintenance-crds"]["spec"]["source"]["path"] == "crds"
     assert apps["maintenance-crds"]["spec"]["syncPolicy"]["automated"]["prune"] is False
     assert apps["maintenance-operator"]["spec"]["source"]["helm"]["skipCrds"] is True
+
+
+def test_applications_keep_the_chart_generated_approval_key() -> None:
+    """Argo CD renders without `lookup`: every sync would draw a new approval key unless data is ignored."""
+    for path in (ARGOCD / "application.yaml", ARGOCD / "app-of-apps" / "apps" / "operator.yaml"):
+        app = _load(path)
+        if "approvalKey" in app["spec"]["source"]["helm"].get("valuesObject", {}):
+            continue
+        ignored = [
+            d
+            for d in app["spec"]["ignoreDifferences"]
+            if d["kind"] == "Secret" and d.get("name") == "maintenance-operator-approval-key"
+        ]
+        assert ignored and "/data" in ignored[0]["jsonPointers"], path

@@ -11,8 +11,12 @@ import pytest
 import yaml
 
 from maintenance_operator.api import v1alpha1
+from tests.fixtures import tools
 
-lupa = pytest.importorskip("lupa.lua51", reason="lupa (dev extra) is needed to run the Lua health checks")
+try:
+    import lupa.lua51 as lupa
+except ImportError:
+    tools.tool_missing("lupa (dev extra, `make install`) is needed to run the Lua health checks")
 
 REPO = Path(__file__).resolve().parents[3]
 HEALTH_DIR = REPO / "argocd" / "health"

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.fixtures import tools
+
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "helm" / "maintenance-operator"
 FULL_VALUES = Path(__file__).with_name("full-values.yaml")
@@ -33,8 +35,8 @@ def find_helm() -> str | None:
 
 
 HELM = find_helm()
-NEEDS_HELM = pytest.mark.skipif(
-    HELM is None, reason="no helm binary on PATH or under ~/.cache/maintenance-operator/bin/"
+NEEDS_HELM = tools.needs_tool(
+    HELM is not None, "no helm on PATH or under ~/.cache/maintenance-operator/bin/ (hack/cluster/build.sh)"
 )
 pytestmark = NEEDS_HELM
 
@@ -97,7 +99,7 @@ def test_lint(values: list[str]) -> None:
 def test_default_objects(default: Manifest) -> None:
     kinds = sorted(d["kind"] for d in default)
     assert kinds == sorted(
-        ["ServiceAccount", "Deployment", "Service", "Service", "ConfigMap", "Secret"]
+        ["ServiceAccount", "Deployment", "Service", "Service", "ConfigMap", "Secret", "Secret"]
         + ["ClusterRole"] * 4
         + ["ClusterRoleBinding"] * 2
         + ["ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"]
@@ -117,7 +119,7 @@ def test_full_objects(full: Manifest) -> None:
         "Role",
         "RoleBinding",
     }
-    assert "Secret" not in kinds, "cert-manager owns the webhook Secret"
+    assert "Secret" not in kinds, "cert-manager owns the webhook Secret, approvalKey.existingSecret the key"
     assert one(full, "ConfigMap")["metadata"]["namespace"] == "monitoring"
 
 
@@ -275,9 +277,11 @@ def test_env_names_are_operator_settings(full: Manifest) -> None:
         "MAINTENANCE_OPERATOR_WEBHOOK_CERT_FILE",
         "MAINTENANCE_OPERATOR_WEBHOOK_KEY_FILE",
     }
+    # Read outside OperatorConfig: handlers/probes.py takes the approval key at startup, never into a model.
+    read_at_startup = {"MAINTENANCE_OPERATOR_APPROVAL_KEY"}
     for deployment in of_kind(full, "Deployment"):
         names = {n for n in _env(deployment) if n.startswith(ENV_PREFIX)}
-        assert names - known <= pending, names - known - pending
+        assert names - known <= pending | read_at_startup, names - known - pending - read_at_startup
         assert OperatorConfig.from_env({k: v for k, v in _env(deployment).items() if isinstance(v, str)})
 
 
@@ -296,6 +300,34 @@ def test_full_deployment_and_standby(full: Manifest) -> None:
     assert env_a["MAINTENANCE_OPERATOR_DEFAULT_DAILY_TOKEN_BUDGET"] == "50000"
     image = active["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image.startswith("registry.example.com/sre/maintenance-operator@sha256:")
+
+
+# Approval key
+
+
+def test_chart_creates_an_approval_key_the_deployment_reads(default: Manifest) -> None:
+    secret = one(default, "Secret", "mo-maintenance-operator-approval-key")
+    assert secret["type"] == "Opaque"
+    assert set(secret["data"]) == {"approval-key"}
+    key = base64.b64decode(secret["data"]["approval-key"])
+    assert len(key) == 64 and key.isalnum()
+    assert _env(one(default, "Deployment"))["MAINTENANCE_OPERATOR_APPROVAL_KEY"] == {
+        "secretKeyRef": {"name": "mo-maintenance-operator-approval-key", "key": "approval-key"}
+    }
+    # `helm template` has no cluster to look the Secret up in: each render draws a new key (upgrades reuse it,
+    # see tests/e2e/test_helm_install.py), which is why the key is never taken from values.
+    again = one(render(), "Secret", "mo-maintenance-operator-approval-key")
+    assert again["data"] != secret["data"]
+
+
+def test_existing_approval_key_secret_is_used_by_both_replicas(full: Manifest) -> None:
+    assert not [d for d in of_kind(full, "Secret") if d["metadata"]["name"].endswith("approval-key")]
+    deployments = of_kind(full, "Deployment")
+    assert len(deployments) == 2, "active and standby must verify with the same key"
+    for deployment in deployments:
+        assert _env(deployment)["MAINTENANCE_OPERATOR_APPROVAL_KEY"] == {
+            "secretKeyRef": {"name": "approval-key-from-vault", "key": "hmac"}
+        }
 
 
 def test_standby_on_the_same_priority_fails() -> None:
@@ -359,12 +391,12 @@ def test_webhook_configuration(default: Manifest, kind: str, path: str) -> None:
 
 
 def test_self_signed_certificate_matches_ca_bundle(default: Manifest, tmp_path: Path) -> None:
-    secret = one(default, "Secret")
+    secret = one(default, "Secret", "mo-maintenance-operator-webhook-tls")
     assert secret["type"] == "kubernetes.io/tls"
     for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
         assert _webhook(default, kind)["clientConfig"]["caBundle"] == secret["data"]["ca.crt"]
     if shutil.which("openssl") is None:
-        pytest.skip("openssl not installed; certificate contents not checked")
+        tools.tool_missing("openssl not installed; certificate contents not checked")
     (tmp_path / "ca.pem").write_bytes(base64.b64decode(secret["data"]["ca.crt"]))
     (tmp_path / "tls.pem").write_bytes(base64.b64decode(secret["data"]["tls.crt"]))
     verify = subprocess.run(
@@ -400,7 +432,10 @@ def test_cert_manager_mode(full: Manifest) -> None:
 def test_webhook_disabled() -> None:
     docs = render("--set", "webhook.enabled=false")
     kinds = {d["kind"] for d in docs}
-    assert not kinds & {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "Secret"}
+    assert not kinds & {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}
+    # No certificate; the approval key stays (a webhook added later, e.g. with cert-manager, signs with it).
+    secrets = [s["metadata"]["name"] for s in of_kind(docs, "Secret")]
+    assert secrets == ["mo-maintenance-operator-approval-key"]
     assert _env(one(docs, "Deployment"))["MAINTENANCE_OPERATOR_WEBHOOK_MODE"] == "none"
     assert [s["metadata"]["name"] for s in of_kind(docs, "Service")] == ["mo-maintenance-operator-metrics"]
 
@@ -460,6 +495,9 @@ def test_network_policy(full: Manifest) -> None:
         ["--set", "llm.defaultModel="],
         ["--set", "watchNamespaces[0]=Not_A_Namespace"],
         ["--set", "rbac.secretNamez[0]=x"],
+        ["--set", "approvalKey.existingSecret=Not_A_Secret"],
+        ["--set", "approvalKey.existingSecretKey=a/b"],
+        ["--set", "approvalKey.secret=x"],
     ],
     ids=lambda o: o[1],
 )
@@ -492,6 +530,16 @@ def test_deploy_dir_is_rendered_from_the_chart(tmp_path: Path) -> None:
         "Service",
         "Deployment",
     }
+
+
+def test_deploy_readme_creates_the_approval_key_the_deployment_reads() -> None:
+    """deploy/ ships no key (a committed key would sign for everyone): its README has the command."""
+    [deployment] = [d for d in yaml.safe_load_all((REPO / "deploy" / "40-deployment.yaml").read_text()) if d]
+    ref = _env(deployment)["MAINTENANCE_OPERATOR_APPROVAL_KEY"]["secretKeyRef"]
+    command = f"create secret generic {ref['name']} \\\n  --from-literal={ref['key']}="
+    assert command in (REPO / "deploy" / "README.md").read_text()
+    assert command in (REPO / "docs" / "install.md").read_text()
+    assert command in (REPO / "README.md").read_text()
 
 
 def test_kind_e2e_loads_the_image_the_manifests_reference() -> None:

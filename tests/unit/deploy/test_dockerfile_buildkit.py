@@ -15,14 +15,16 @@ from typing import Any, cast
 
 import pytest
 
+from tests.fixtures import tools
+
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "hack" / "dockerfile-check.sh"
 CACHE = Path(os.environ.get("MO_CACHE_DIR", Path.home() / ".cache" / "maintenance-operator"))
 
 _HAVE_GO = shutil.which("go") is not None or Path("/usr/local/go/bin/go").is_file()
 _CACHED = any(CACHE.glob("bin/dockerfile-check-*/dockerfile-check"))
-pytestmark = pytest.mark.skipif(
-    not (_HAVE_GO or _CACHED), reason="no go toolchain to build hack/dockerfile-check and no cached binary"
+pytestmark = tools.needs_tool(
+    _HAVE_GO or _CACHED, "no go toolchain to build hack/dockerfile-check and no cached binary"
 )
 
 Report = dict[str, Any]
@@ -55,7 +57,8 @@ def test_dockerfile_stages_as_buildkit_sees_them(repo_report: tuple[int, Report]
     assert len(stages) == 2
     builder, final = stages
     assert builder["name"] == "builder"
-    assert builder["base"] == final["base"] == "${PYTHON_IMAGE}"
+    assert builder["base"] == "${BUILDER_IMAGE}"
+    assert final["base"] == "${PYTHON_IMAGE}"
     assert "RUN" in builder["commands"]
     assert {"USER", "ENTRYPOINT"} <= set(final["commands"])
     assert final["commands"][-1] == "ENTRYPOINT"
