@@ -86,6 +86,14 @@ HANDLER_ERRORS = Counter(
     registry=REGISTRY,
 )
 
+ALERTS_RECEIVED = Counter(
+    "maintenance_operator_alerts_received_total",
+    "Alertmanager notifications and the policies they matched, by outcome (Created, InFlight, Duplicate, "
+    "Unmatched, Unauthorized, Invalid, Error).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
 
 def serve(port: int) -> None:
     """Serve /metrics on all interfaces in a background thread."""
