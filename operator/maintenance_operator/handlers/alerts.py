@@ -74,13 +74,13 @@ async def receive(
     body: bytes,
     authorization: str | None,
     token: str,
-    resources: crs.CustomResources,
+    resources: crs.CustomResources | None,
     now: datetime,
 ) -> Reply:
     """Authenticate, parse and act on one notification: at most one new assessment per matched policy.
 
-    401 without the bearer token, 400 for a body that is not an Alertmanager v4 notification; the token is
-    never logged nor echoed.
+    401 without the bearer token, 400 for a body that is not an Alertmanager v4 notification, 503 while
+    the operator is starting (`resources` None; Alertmanager retries). The token is never logged nor echoed.
     """
     if not alerts.authorized(authorization, token=token):
         metrics.ALERTS_RECEIVED.labels(outcome="Unauthorized").inc()
@@ -91,6 +91,8 @@ async def receive(
         metrics.ALERTS_RECEIVED.labels(outcome="Invalid").inc()
         reason = str(exc) if isinstance(exc, alerts.InvalidNotification) else "the body is not JSON"
         return Reply(400, {"error": reason})
+    if resources is None:
+        return Reply(503, {"error": "the operator is starting"})
     items: dict[alerts.PolicyRef, Mapping[str, Any]] = {}
     for namespace in alerts.namespaces(notification):
         for item in await resources.list("MaintenancePolicy", namespace):
@@ -127,14 +129,12 @@ class AlertReceivingServer(kopf.WebhookServer):
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return aiohttp.web.json_response({"error": "body too large"}, status=413)
         runtime = getattr(self._memo, "runtime", None)
-        if runtime is None:
-            return aiohttp.web.json_response({"error": "the operator is starting"}, status=503)
         try:
             reply = await receive(
                 body=await request.read(),
                 authorization=request.headers.get("Authorization"),
                 token=self._token,
-                resources=from_memo(self._memo).resources,
+                resources=from_memo(self._memo).resources if runtime is not None else None,
                 now=common.now(),
             )
         except Exception as exc:  # the API server failed us: Alertmanager retries a 5xx
