@@ -152,3 +152,44 @@ _UNFINISHED = {api.AssessmentPhase.PENDING.value, api.AssessmentPhase.RUNNING.va
 def in_flight(phases: list[str | None]) -> bool:
     """Whether one of a policy's assessments (given by phase) has not finished yet."""
     return any((phase or "") in _UNFINISHED for phase in phases)
+
+
+# ---------------------------------------------------------------- rules rendered from a policy's indicators
+
+RULE_GROUP_SUFFIX = ".maintenance-indicators"
+_COMPARE = {api.Direction.HIGHER_IS_WORSE: ">", api.Direction.LOWER_IS_WORSE: "<"}
+
+
+def _threshold(value: float) -> str:
+    return repr(float(value))
+
+
+def indicator_rules(
+    *, policy: str, namespace: str, indicators: list[tuple[api.Indicator, str]]
+) -> dict[str, object]:
+    """The spec of a PrometheusRule with two alerts per indicator (past warning, past critical, each held
+    for the indicator's `for`), labelled so that the receiver matches them back to `policy`.
+
+    `indicators` pairs each indicator with its query, $namespace and $deployment already substituted.
+    """
+    rules: list[dict[str, object]] = []
+    for indicator, query in indicators:
+        for severity, value in (("warning", indicator.warning), ("critical", indicator.critical)):
+            rules.append(
+                {
+                    "alert": f"MaintenanceIndicator{severity.capitalize()}",
+                    "expr": f"({query}) {_COMPARE[indicator.direction]} {_threshold(value)}",
+                    "for": indicator.for_,
+                    "labels": {
+                        "severity": severity,
+                        NAMESPACE_LABEL: namespace,
+                        POLICY_LABEL: policy,
+                        INDICATOR_LABEL: indicator.name,
+                    },
+                    "annotations": {
+                        "summary": f"{namespace}/{policy}: {indicator.name} past {severity} ({value})",
+                        "description": indicator.description or f"{indicator.dimension.value} indicator",
+                    },
+                }
+            )
+    return {"groups": [{"name": f"{namespace}.{policy}{RULE_GROUP_SUFFIX}", "rules": rules}]}

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import alerts
 
 CHATAPP = alerts.PolicyRef(namespace="chatapp", name="chatapp", target="chatapp")
@@ -166,3 +167,36 @@ def test_assessment_name_is_stable_within_a_cooldown_slot() -> None:
 )
 def test_in_flight(phases: list[str | None], busy: bool) -> None:
     assert alerts.in_flight(phases) is busy
+
+
+def indicator(**overrides: Any) -> api.Indicator:
+    base = {"name": "error-ratio", "dimension": "core", "query": "q", "warning": 0.01, "critical": 0.05}
+    return api.Indicator.model_validate({**base, **overrides})
+
+
+def test_rules_fire_past_each_threshold_in_the_indicator_direction() -> None:
+    spec = alerts.indicator_rules(
+        policy="chatapp",
+        namespace="chat",
+        indicators=[
+            (indicator(**{"for": "2m", "description": "5xx share"}), 'sum(rate(x{namespace="chat"}[1m]))'),
+            (indicator(name="ready", direction="LowerIsWorse", warning=2, critical=1), "min(ready)"),
+        ],
+    )
+    (group,) = spec["groups"]  # type: ignore[attr-defined]
+    assert group["name"] == "chat.chatapp.maintenance-indicators"
+    exprs = [(r["alert"], r["expr"], r["for"], r["labels"]["severity"]) for r in group["rules"]]
+    assert exprs == [
+        ("MaintenanceIndicatorWarning", '(sum(rate(x{namespace="chat"}[1m]))) > 0.01', "2m", "warning"),
+        ("MaintenanceIndicatorCritical", '(sum(rate(x{namespace="chat"}[1m]))) > 0.05', "2m", "critical"),
+        ("MaintenanceIndicatorWarning", "(min(ready)) < 2.0", "0s", "warning"),
+        ("MaintenanceIndicatorCritical", "(min(ready)) < 1.0", "0s", "critical"),
+    ]
+    assert group["rules"][0]["annotations"]["description"] == "5xx share"
+
+
+def test_rendered_alerts_match_their_policy_back() -> None:
+    spec = alerts.indicator_rules(policy="chatapp", namespace="chatapp", indicators=[(indicator(), "q")])
+    labels = spec["groups"][0]["rules"][0]["labels"]  # type: ignore[index]
+    notification = alerts.parse(payload(alert({"alertname": "MaintenanceIndicatorWarning", **labels})))
+    assert [m.policy for m in alerts.match(notification, POLICIES)] == [CHATAPP]
