@@ -106,9 +106,23 @@ app.kubernetes.io/part-of: maintenance-operator
   resourceNames: {{ toJson . }}
   verbs: ["get"]
 {{- end }}
+{{- if .Values.prometheusRule.fromPolicies }}
+# One PrometheusRule per policy, rendered from its indicators (server-side apply).
+- apiGroups: ["monitoring.coreos.com"]
+  resources: ["prometheusrules"]
+  verbs: ["get", "create", "patch"]
+{{- end }}
 {{- if and (include "mo.peering" .) .Values.watchNamespaces }}
 - apiGroups: ["kopf.dev"]
   resources: ["kopfpeerings"]
   verbs: ["get", "list", "watch", "patch"]
+{{- end }}
+{{- end }}
+
+{{- define "mo.alertReceiverSecretName" -}}
+{{- if .Values.alertReceiver.existingSecret }}
+{{- .Values.alertReceiver.existingSecret }}
+{{- else }}
+{{- printf "%s-alert-receiver" (include "mo.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 {{- end }}

@@ -505,3 +505,46 @@ def test_kind_e2e_loads_the_image_the_manifests_reference() -> None:
     script = (REPO / "hack" / "kind" / "e2e.sh").read_text()
     assert f"{values['image']['repository']}:$APP_VERSION" in script
     assert "maintenance-operator:dev" in script
+
+
+def test_alert_receiver_token_comes_from_a_kept_secret(full: Manifest, default: Manifest) -> None:
+    secret = one(full, "Secret", "mo-maintenance-operator-alert-receiver")
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    assert len(token) == 48 and token.isalnum()
+    for deployment in of_kind(full, "Deployment"):
+        assert _env(deployment)["MAINTENANCE_OPERATOR_ALERTS_TOKEN"] == {
+            "secretKeyRef": {"name": "mo-maintenance-operator-alert-receiver", "key": "token"}
+        }
+    assert not [s for s in of_kind(default, "Secret") if s["metadata"]["name"].endswith("alert-receiver")]
+    assert "MAINTENANCE_OPERATOR_ALERTS_TOKEN" not in _env(one(default, "Deployment"))
+
+
+def test_alert_receiver_with_an_existing_secret_creates_none() -> None:
+    docs = render(
+        "--set",
+        "alertReceiver.enabled=true",
+        "--set",
+        "alertReceiver.existingSecret=am-token",
+        "--set",
+        "alertReceiver.existingSecretKey=bearer",
+    )
+    assert not [s for s in of_kind(docs, "Secret") if s["metadata"]["name"].endswith("alert-receiver")]
+    assert _env(one(docs, "Deployment"))["MAINTENANCE_OPERATOR_ALERTS_TOKEN"] == {
+        "secretKeyRef": {"name": "am-token", "key": "bearer"}
+    }
+    # without the webhook server there is nothing to receive on
+    off = render("--set", "alertReceiver.enabled=true", "--set", "webhook.enabled=false")
+    assert "MAINTENANCE_OPERATOR_ALERTS_TOKEN" not in _env(one(off, "Deployment"))
+
+
+def test_rules_from_policies_need_only_get_create_patch_of_prometheusrules(
+    full: Manifest, default: Manifest
+) -> None:
+    granted = [r for _, r in operator_rules(full) if "prometheusrules" in r.get("resources", [])]
+    assert granted and all(r["verbs"] == ["get", "create", "patch"] for r in granted)
+    assert not [r for _, r in operator_rules(default) if "prometheusrules" in r.get("resources", [])]
+    env = _env(one(full, "Deployment", "mo-maintenance-operator"))
+    assert env["MAINTENANCE_OPERATOR_POLICY_ALERT_RULES"] == "true"
+    assert env["MAINTENANCE_OPERATOR_POLICY_ALERT_RULE_LABELS"] == "release=kube-prometheus-stack"
+    assert "MAINTENANCE_OPERATOR_POLICY_ALERT_RULES" not in _env(one(default, "Deployment"))
