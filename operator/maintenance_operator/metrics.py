@@ -89,7 +89,7 @@ HANDLER_ERRORS = Counter(
 ALERTS_RECEIVED = Counter(
     "maintenance_operator_alerts_received_total",
     "Alertmanager notifications and the policies they matched, by outcome (Created, InFlight, Duplicate, "
-    "Unmatched, Unauthorized, Invalid, Error).",
+    "Unmatched, Unauthorized, Invalid, NotReady, Error).",
     ["outcome"],
     registry=REGISTRY,
 )

@@ -92,6 +92,7 @@ async def receive(
         reason = str(exc) if isinstance(exc, alerts.InvalidNotification) else "the body is not JSON"
         return Reply(400, {"error": reason})
     if resources is None:
+        metrics.ALERTS_RECEIVED.labels(outcome="NotReady").inc()
         return Reply(503, {"error": "the operator is starting"})
     items: dict[alerts.PolicyRef, Mapping[str, Any]] = {}
     for namespace in alerts.namespaces(notification):
