@@ -38,12 +38,14 @@ def configure_admission(
     """`local`: a self-signed server on loopback whose webhook configurations kopf manages (tests, demo);
     `server`: in-cluster with the chart's certificate and configurations; `none`: no admission.
     The same server receives Alertmanager notifications (handlers/alerts.py)."""
-    receiver = {"memo": memo if memo is not None else kopf.Memo(), "token": alerts.token_from_env()}
+    memo = memo if memo is not None else kopf.Memo()
+    token = alerts.token_from_env()
     if config.webhook_mode == "local":
         port = config.webhook_port or 9443
         cert, key = self_signed_certificate("127.0.0.1")
         settings.admission.server = alerts.AlertReceivingServer(
-            **receiver,
+            memo=memo,
+            token=token,
             addr="127.0.0.1",
             host="127.0.0.1",
             port=port,
@@ -54,7 +56,8 @@ def configure_admission(
         settings.admission.managed = MANAGED_NAME
     elif config.webhook_mode == "server":
         settings.admission.server = alerts.AlertReceivingServer(
-            **receiver,
+            memo=memo,
+            token=token,
             addr="0.0.0.0",
             host=config.webhook_host,  # the Service name the chart's webhook configurations point at
             port=config.webhook_port or 9443,

@@ -148,3 +148,17 @@ async def test_the_admission_server_routes_alerts_and_admission_apart(served: tu
         async with session.post(f"{url}/alertmanager", json=NOTIFICATION, headers=headers) as response:
             assert response.status == 503
     assert admission.calls == ["validate-approval"]
+
+
+def test_the_admission_server_is_the_alert_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
+    from maintenance_operator.config import OperatorConfig
+    from maintenance_operator.handlers import webhooks
+
+    monkeypatch.setenv(alerts.TOKEN_ENV, TOKEN)
+    settings = kopf.OperatorSettings()
+    memo = kopf.Memo()
+    webhooks.configure_admission(settings, OperatorConfig(webhook_mode="server", webhook_host="h"), memo)
+    server = settings.admission.server
+    assert isinstance(server, alerts.AlertReceivingServer)
+    assert (server._token, server._memo) == (TOKEN, memo)
+    assert TOKEN not in repr(server)
