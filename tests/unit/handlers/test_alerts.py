@@ -17,7 +17,8 @@ from kubernetes import client
 
 from maintenance_operator import metrics
 from maintenance_operator.adapters import crs
-from maintenance_operator.handlers import alerts
+from maintenance_operator.config import OperatorConfig
+from maintenance_operator.handlers import alerts, webhooks
 
 TOKEN = "t0ken-for-tests"
 NOTIFICATION = {
@@ -151,9 +152,6 @@ async def test_the_admission_server_routes_alerts_and_admission_apart(served: tu
 
 
 def test_the_admission_server_is_the_alert_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
-    from maintenance_operator.config import OperatorConfig
-    from maintenance_operator.handlers import webhooks
-
     monkeypatch.setenv(alerts.TOKEN_ENV, TOKEN)
     settings = kopf.OperatorSettings()
     memo = kopf.Memo()
