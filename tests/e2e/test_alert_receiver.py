@@ -1,10 +1,12 @@
-"""The Alertmanager receiver on the real API server: a firing alert starts exactly one assessment, and the
-operator's HTTPS webhook server refuses notifications without the bearer token."""
+"""The Alertmanager receiver on the real API server: a firing alert starts exactly one assessment, the
+operator's HTTPS webhook server refuses notifications without the bearer token, and a policy renders its
+PrometheusRule from its indicators."""
 
 from __future__ import annotations
 
 import json
 import ssl
+import subprocess
 import sys
 import time
 import urllib.error
@@ -136,7 +138,12 @@ def operator(stack: stack_lib.Stack, namespace: str, tmp_path: Path) -> Iterator
         stack,
         namespaces=[namespace],
         log_path=tmp_path / "operator.log",
-        extra_env={"MAINTENANCE_OPERATOR_WEBHOOK_PORT": str(port), alerts.TOKEN_ENV: TOKEN},
+        extra_env={
+            "MAINTENANCE_OPERATOR_WEBHOOK_PORT": str(port),
+            "MAINTENANCE_OPERATOR_POLICY_ALERT_RULES": "true",
+            "MAINTENANCE_OPERATOR_POLICY_ALERT_RULE_LABELS": "release=prom",
+            alerts.TOKEN_ENV: TOKEN,
+        },
     ).start()
     yield port
     process.stop()
@@ -213,3 +220,43 @@ def test_the_operator_receives_alerts_over_https(kube_api: Any, namespace: str, 
         what="the alert-triggered assessment to finish",
     )
     assert len(from_alerts(kube_api, namespace)) == 1
+
+
+@pytest.fixture
+def monitoring_crds(stack: stack_lib.Stack, kubectl: Any) -> None:
+    """prometheus-operator's PrometheusRule CRD, pinned upstream (hack/cluster/monitoring-crds.sh)."""
+    script = ROOT / "hack" / "cluster" / "monitoring-crds.sh"
+    proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    kubectl("apply", "--server-side", "-f", proc.stdout.strip())
+    kubectl(
+        "wait", "--for=condition=Established", "crd/prometheusrules.monitoring.coreos.com", "--timeout=60s"
+    )
+
+
+def test_the_policy_renders_its_prometheus_rule(
+    kube_api: Any, namespace: str, monitoring_crds: None, operator: int
+) -> None:
+    policy = stack_lib.demo_policy(namespace, schedule={"healthCheck": "1h", "performanceAnalysis": "1h"})
+    stack_lib.create(kube_api, "maintenancepolicies", namespace, policy)
+    objects = stack_lib.custom(kube_api)
+
+    def rule() -> dict[str, Any]:
+        found: dict[str, Any] = objects.get_namespaced_custom_object(
+            "monitoring.coreos.com", "v1", namespace, "prometheusrules", "chatapp-maintenance-indicators"
+        )
+        return found
+
+    rendered = stack_lib.wait_for(rule, timeout=60, what="the PrometheusRule")
+    assert rendered["metadata"]["labels"]["release"] == "prom"
+    assert rendered["metadata"]["ownerReferences"][0]["name"] == "chatapp"
+    (group,) = rendered["spec"]["groups"]
+    assert len(group["rules"]) == 2 * len(policy["spec"]["indicators"])
+    first = group["rules"][0]
+    assert first["labels"] == {
+        "severity": "warning",
+        "namespace": namespace,
+        "maintenance_policy": "chatapp",
+        "maintenance_indicator": policy["spec"]["indicators"][0]["name"],
+    }
+    assert f'namespace="{namespace}"' in first["expr"] and "$namespace" not in first["expr"]
