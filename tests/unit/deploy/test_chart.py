@@ -268,7 +268,6 @@ def test_default_deployment(default: Manifest) -> None:
 def test_env_names_are_operator_settings(full: Manifest) -> None:
     """Every MAINTENANCE_OPERATOR_* variable the chart sets is read by OperatorConfig, bar the known gaps."""
     from maintenance_operator.config import ENV_PREFIX, OperatorConfig
-
     from maintenance_operator.handlers import alerts
 
     known = {ENV_PREFIX + name.upper() for name in OperatorConfig.model_fields}
