@@ -128,13 +128,16 @@ def _settled(api_client: Any, namespace: str) -> bool:
     )
 
 
-def _trial(stack: stack_lib.Stack, *, prometheus: str, breach: str, namespace: str) -> float:
+def _trial(stack: stack_lib.Stack, *, prometheus: str, breach: str, namespace: str, receiver: bool) -> float:
     """Seconds from the breach being visible in Prometheus to a new HealthAssessment existing."""
     api_client = stack.api()
     stack_lib.clear_faults(stack)
     stack_lib.wait_for(lambda: not _visible(prometheus, breach), timeout=180, what="the fault to clear")
     stack_lib.wait_for(lambda: _settled(api_client, namespace), timeout=120, what="assessments to settle")
     time.sleep(2)
+    if receiver:
+        # one alert-triggered assessment per policy per cooldown slot: each trial starts in a fresh slot
+        time.sleep(matching.COOLDOWN_SECONDS - time.time() % matching.COOLDOWN_SECONDS + 1)
     before = _names(api_client, namespace)
     # a bad release of the image already running: errors start at once, no rollout to wait for
     image = stack_lib.deployment(api_client, namespace)["spec"]["template"]["spec"]["containers"][0]["image"]
@@ -238,7 +241,7 @@ def _run(stack: stack_lib.Stack, *, receiver: bool, work: Path) -> list[float]:
         try:
             stack_lib.create(api_client, "maintenancepolicies", namespace, policy)
             return [
-                _trial(stack, prometheus=prometheus, breach=breach, namespace=namespace)
+                _trial(stack, prometheus=prometheus, breach=breach, namespace=namespace, receiver=receiver)
                 for _ in range(TRIALS)
             ]
         finally:
