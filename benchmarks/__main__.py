@@ -7,6 +7,7 @@ import runpy
 for module in (
     "benchmarks.prompt_tokens",
     "benchmarks.assessment",
+    "benchmarks.analyses",
     "benchmarks.operator_rss",
     "benchmarks.image_size",
     "benchmarks.alert_latency",

@@ -22,6 +22,8 @@ stage unit -q -m "not integration and not e2e" tests || status=1
 
 echo "=== prerequisites: a Prometheus server binary"
 hack/cluster/install-prometheus.sh || status=1
+echo "=== prerequisites: headless Chromium for the report test"
+hack/install-chromium.sh || status=1
 stage integration -q -m integration tests || status=1
 
 echo "=== prerequisites: the local cluster's pinned binaries (built once, then cached)"

@@ -1,4 +1,4 @@
-"""Command line: `python -m maintenance_operator run|crds|version`."""
+"""Command line: `python -m maintenance_operator run|crds|report`."""
 
 from __future__ import annotations
 
@@ -39,6 +39,37 @@ def _run(args: argparse.Namespace) -> int:
     return operator_main.run(namespaces=args.namespace, all_namespaces=args.all_namespaces)
 
 
+def _report(args: argparse.Namespace) -> int:
+    import yaml
+
+    from maintenance_operator.api import v1alpha1
+    from maintenance_operator.render import html, markdown
+
+    try:
+        doc = yaml.safe_load(Path(args.file).read_text())
+        items = doc.get("items", [doc]) if isinstance(doc, dict) else []
+        reports = [d for d in items if isinstance(d, dict) and d.get("kind") == "MaintenanceReport"]
+        if not reports:
+            raise ValueError("no MaintenanceReport in the file (use `kubectl get mrep NAME -o yaml`)")
+        pages = [
+            (
+                r.get("metadata", {}).get("name", "report"),
+                v1alpha1.MaintenanceReportStatus.model_validate(r.get("status") or {}),
+            )
+            for r in reports
+        ]
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    if args.html:
+        name, status = pages[0]
+        Path(args.html).write_text(html.render(name, status))
+        print(f"wrote {args.html}")
+        return 0
+    print("\n\n".join(markdown.render(name, status) for name, status in pages))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maintenance-operator", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     crds.add_argument("--copy-to", action="append", default=["helm/maintenance-operator/crds"])
     crds.add_argument("--check", action="store_true", help="Fail if the files differ from the models.")
     crds.set_defaults(func=_crds)
+
+    report = sub.add_parser(
+        "report", help="Print a MaintenanceReport (kubectl get mrep -o yaml) as Markdown."
+    )
+    report.add_argument("file", help="YAML or JSON of one MaintenanceReport or a List of them.")
+    report.add_argument("--html", metavar="OUT", help="Write the first report as a self-contained HTML page.")
+    report.set_defaults(func=_report)
     return parser
 
 

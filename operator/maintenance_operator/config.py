@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 import kopf
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from maintenance_operator.api import v1alpha1
+from maintenance_operator.domain import notification
 
 FINALIZER = f"{v1alpha1.GROUP}/finalizer"
 FIELD_MANAGER = "maintenance-operator"
@@ -65,6 +66,21 @@ class OperatorConfig(BaseModel):
     policy_alert_rule_labels: str = Field(
         default="", description="k=v,k2=v2 labels on those PrometheusRules (the Prometheus ruleSelector)."
     )
+    notify_format: Literal["slack", "generic"] = Field(
+        default="slack", description="Webhook payload: slack (incoming-webhook message) or generic JSON."
+    )
+    notify_events: str = Field(
+        default="", description="Comma-separated event types to send (e.g. SLABreached,Report); empty: all."
+    )
+    notify_min_severity: Literal["critical", "high", "medium", "low"] = Field(
+        default="low", description="Least severity notified (events without a severity always pass)."
+    )
+
+    @field_validator("notify_events")
+    @classmethod
+    def _known_events(cls, value: str) -> str:
+        notification.parse_filter(types=value.split(","), min_severity=None)
+        return value
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> OperatorConfig:

@@ -93,8 +93,93 @@ ALERTS_RECEIVED = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+_SLA_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800)
+RESPONSE_SECONDS = Histogram(
+    "maintenance_operator_response_seconds",
+    "From detectedAt (breach start) to the first response (execution or a human decision).",
+    ["namespace", "policy", "severity", "outcome"],
+    registry=REGISTRY,
+    buckets=_SLA_BUCKETS,
+)
+RESOLUTION_SECONDS = Histogram(
+    "maintenance_operator_resolution_seconds",
+    "From detectedAt (breach start) to a verified fix, or to the terminal phase for other outcomes.",
+    ["namespace", "policy", "severity", "outcome"],
+    registry=REGISTRY,
+    buckets=_SLA_BUCKETS,
+)
+SLA_BREACHES = Counter(
+    "maintenance_operator_sla_breaches_total",
+    "SLA deadlines missed, by severity and clock (response or resolution).",
+    ["namespace", "policy", "severity", "clock"],
+    registry=REGISTRY,
+)
+NOTIFICATIONS = Counter(
+    "maintenance_operator_notifications_total",
+    "Notifications by event type and result (delivered, failed, filtered).",
+    ["type", "result"],
+    registry=REGISTRY,
+)
+REPORTS = Counter(
+    "maintenance_operator_reports_total",
+    "MaintenanceReports made, by phase (Ready, Partial, Failed).",
+    ["namespace", "phase"],
+    registry=REGISTRY,
+)
 
 
 def serve(port: int) -> None:
     """Serve /metrics on all interfaces in a background thread."""
     start_http_server(port, registry=REGISTRY)
+
+
+# ---------------------------------------------------------------- capacity and audits
+
+CONFIG_SCORE = Gauge(
+    "maintenance_operator_config_score",
+    "Configuration health score 1-10 of the newest configuration audit.",
+    ["namespace", "policy"],
+    registry=REGISTRY,
+)
+SECURITY_SCORE = Gauge(
+    "maintenance_operator_security_score",
+    "Security posture score 1-10 of the newest security review.",
+    ["namespace", "policy"],
+    registry=REGISTRY,
+)
+AUDIT_FINDINGS = Gauge(
+    "maintenance_operator_audit_findings",
+    "Findings of the newest audit, by analysis (configAudit, security) and severity.",
+    ["namespace", "policy", "analysis", "severity"],
+    registry=REGISTRY,
+)
+VULNERABILITIES = Gauge(
+    "maintenance_operator_vulnerabilities",
+    "Open vulnerabilities of the target's images by severity (state=open or overdue).",
+    ["namespace", "policy", "severity", "state"],
+    registry=REGISTRY,
+)
+CAPACITY_HEADROOM = Gauge(
+    "maintenance_operator_capacity_headroom_percent",
+    "Spare capacity of the target at the offered load (negative: short of capacity).",
+    ["namespace", "policy"],
+    registry=REGISTRY,
+)
+CAPACITY_REPLICAS_NEEDED = Gauge(
+    "maintenance_operator_capacity_replicas_needed",
+    "Replicas each growth scenario or horizon needs, with headroom.",
+    ["namespace", "policy", "scenario"],
+    registry=REGISTRY,
+)
+ANALYSIS_SECONDS = Histogram(
+    "maintenance_operator_analysis_seconds",
+    "Duration of each periodic analysis (capacity, configAudit, security).",
+    ["analysis"],
+    registry=REGISTRY,
+)
+ANALYSIS_RUNS = Counter(
+    "maintenance_operator_analysis_runs_total",
+    "Periodic analyses run, by analysis and result (ok, degraded, failed).",
+    ["namespace", "policy", "analysis", "result"],
+    registry=REGISTRY,
+)

@@ -210,3 +210,97 @@ def test_remediation_plan_is_immutable(objects: client.CustomObjectsApi, namespa
             GROUP, VERSION, namespace, "remediations", "r", {"spec": {"plan": {"confidence": 10}}}
         )
     assert "plan is immutable" in str(caught.value.body)
+
+
+def sample_report() -> dict[str, Any]:
+    docs = yaml.safe_load_all((ROOT / "crds" / "samples" / "weekly-report.yaml").read_text())
+    return next(d for d in docs if d and d["kind"] == "MaintenanceReport")
+
+
+def test_report_sample_is_accepted_with_defaults_and_printed(
+    objects: client.CustomObjectsApi, namespace: str, kubectl: Any
+) -> None:
+    body = sample_report()
+    del body["spec"]["period"], body["spec"]["schedule"]
+    created = create(objects, "maintenancereports", namespace, body)
+    assert (created["spec"]["period"], created["spec"]["schedule"]) == ("168h", "Once")
+    out = kubectl("get", "mrep", "-n", namespace).stdout
+    assert "SCHEDULE" in out and "chatapp-weekly" in out
+
+
+REPORT_CASES = [
+    ("spec.selector", {"matchLabels": {"team": "chat"}}, "set exactly one of policyRef and selector"),
+    ("spec.policyRef", None, "set exactly one of policyRef and selector"),
+    ("spec.period", "30m", "period must be at least 1h"),
+    ("spec.period", "2161h", "period must be at most 2160h"),
+    ("spec.period", "7d", "should match"),
+    ("spec.schedule", "Hourly", "Unsupported value"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"), REPORT_CASES, ids=[c[0] + "=" + str(c[1])[:12] for c in REPORT_CASES]
+)
+def test_invalid_reports_are_refused(
+    objects: client.CustomObjectsApi, namespace: str, path: str, value: Any, message: str
+) -> None:
+    body = changed(sample_report(), path, value)
+    if value is None:
+        del body["spec"]["policyRef"]
+    assert message in rejected(objects, "maintenancereports", namespace, body)
+
+
+def test_sla_targets_are_defaulted_and_ordered(objects: client.CustomObjectsApi, namespace: str) -> None:
+    created = create(objects, "maintenancepolicies", namespace, sample_policy())
+    assert created["spec"]["sla"]["response"] == {
+        "critical": "15m",
+        "high": "1h",
+        "medium": "4h",
+        "low": "24h",
+    }
+    bad = changed(
+        sample_policy(), "spec.sla.resolution", {"critical": "5m", "high": "1h", "medium": "4h", "low": "24h"}
+    )
+    bad["metadata"]["name"] = "other"
+    assert "sla.resolution must not be shorter than sla.response" in rejected(
+        objects, "maintenancepolicies", namespace, bad
+    )
+
+
+def test_report_status_round_trips_and_the_plugin_renders_it(
+    objects: client.CustomObjectsApi, namespace: str, local_cluster: Any, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.unit.render import report_cases
+
+    from maintenance_operator.api import v1alpha1
+
+    create(objects, "maintenancereports", namespace, sample_report())
+    status = report_cases.full().wire()
+    objects.patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, "maintenancereports", "chatapp-weekly", {"status": status}
+    )
+    stored = objects.get_namespaced_custom_object(
+        GROUP, VERSION, namespace, "maintenancereports", "chatapp-weekly"
+    )
+    assert v1alpha1.MaintenanceReportStatus.model_validate(stored["status"]) == report_cases.full()
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(local_cluster.kubeconfig),
+        "MAINTENANCE_PYTHON": sys.executable,
+        "PYTHONPATH": str(ROOT / "operator"),
+    }
+    plugin = [str(ROOT / "hack" / "kubectl-maintenance"), "report", "chatapp-weekly", "-n", namespace]
+    proc = subprocess.run(plugin, capture_output=True, text=True, timeout=120, check=False, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.startswith("# Maintenance report: chatapp-weekly")
+    assert "| RolloutRestart | 2 | 1 | 1 | 0 | 50% |" in out
+    page = tmp_path / "report.html"
+    subprocess.run(
+        [*plugin, "--html", str(page)], capture_output=True, text=True, timeout=120, check=True, env=env
+    )
+    assert page.read_text().count("<svg") == 3

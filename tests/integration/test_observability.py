@@ -68,6 +68,12 @@ def _emit(namespace: str) -> None:
     metrics.PROM_QUERY_SECONDS.observe(0.02)
     metrics.PROM_QUERY_ERRORS.labels(kind="timeout").inc()
     metrics.HANDLER_ERRORS.labels(handler="policy_timer").inc()
+    metrics.CONFIG_SCORE.labels(namespace, policy).set(6.4)
+    metrics.SECURITY_SCORE.labels(namespace, policy).set(5.0)
+    metrics.AUDIT_FINDINGS.labels(namespace, policy, "configAudit", "medium").set(2)
+    metrics.VULNERABILITIES.labels(namespace, policy, "critical", "open").set(1)
+    metrics.CAPACITY_HEADROOM.labels(namespace, policy).set(-12.5)
+    metrics.CAPACITY_REPLICAS_NEEDED.labels(namespace, policy, "+50%").set(5)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pydantic
+import pytest
+
 from maintenance_operator.config import OperatorConfig, operator_identity
 
 
@@ -36,3 +39,20 @@ def test_chart_settings_are_read() -> None:
     assert config.default_daily_token_budget == 5000
     assert config.webhook_cert_file == "/certs/tls.crt"
     assert config.namespaces == ["a", "b"]
+
+
+def test_notification_settings_from_env() -> None:
+    cfg = OperatorConfig.from_env(
+        {
+            "MAINTENANCE_OPERATOR_NOTIFY_FORMAT": "generic",
+            "MAINTENANCE_OPERATOR_NOTIFY_EVENTS": "SLABreached, Report",
+            "MAINTENANCE_OPERATOR_NOTIFY_MIN_SEVERITY": "high",
+        }
+    )
+    assert (cfg.notify_format, cfg.notify_min_severity) == ("generic", "high")
+    assert OperatorConfig.from_env({}).notify_events == ""
+
+
+def test_unknown_notification_event_is_a_clear_startup_error() -> None:
+    with pytest.raises(pydantic.ValidationError, match="unknown notification event 'SLABreach'"):
+        OperatorConfig.from_env({"MAINTENANCE_OPERATOR_NOTIFY_EVENTS": "SLABreach"})

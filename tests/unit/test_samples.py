@@ -71,3 +71,13 @@ def test_sample_verification_waits_for_its_rate_windows() -> None:
     assert (
         verification.delay_notice(policy.verification, [(i.name, i.query) for i in policy.indicators]) is None
     )
+
+
+REPORTS = documents("MaintenanceReport")
+
+
+def test_report_sample_validates_and_names_the_policy_sample() -> None:
+    [(_, doc)] = REPORTS
+    spec = api.MaintenanceReportSpec.model_validate(doc["spec"])
+    assert spec.policy_ref is not None and spec.policy_ref.name == "chatapp"
+    assert (spec.period, spec.schedule) == ("168h", api.ReportSchedule.WEEKLY)

@@ -65,12 +65,12 @@ app.kubernetes.io/part-of: maintenance-operator
 
 {{/* Rules the operator needs in every namespace it watches (a Role there, or a ClusterRole for all). */}}
 {{- define "mo.namespacedRules" -}}
-# The three kinds: kopf watches them, patches finalizers/annotations and writes status.
+# The four kinds: kopf watches them, patches finalizers/annotations and writes status.
 - apiGroups: ["maintenance.chatapp.io"]
-  resources: ["maintenancepolicies", "healthassessments", "remediations"]
+  resources: ["maintenancepolicies", "healthassessments", "remediations", "maintenancereports"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: ["maintenance.chatapp.io"]
-  resources: ["maintenancepolicies/status", "healthassessments/status", "remediations/status"]
+  resources: ["maintenancepolicies/status", "healthassessments/status", "remediations/status", "maintenancereports/status"]
   verbs: ["get", "update", "patch"]
 # Remediation targets: patch only (scale, restart, rollback); never create or delete.
 - apiGroups: ["apps"]
@@ -99,6 +99,16 @@ app.kubernetes.io/part-of: maintenance-operator
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+# Configuration and security audits: read-only, plus questions about the target's ServiceAccount.
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "list"]
+- apiGroups: ["authorization.k8s.io"]
+  resources: ["localsubjectaccessreviews"]
+  verbs: ["create"]
+- apiGroups: ["aquasecurity.github.io"]
+  resources: ["vulnerabilityreports"]
+  verbs: ["get", "list"]
 {{- with .Values.rbac.secretNames }}
 # Only the named Secrets, only get: an empty resourceNames would mean every Secret.
 - apiGroups: [""]

@@ -187,6 +187,10 @@ class HttpPrometheus:
     async def query(self, promql: str) -> QueryResult:
         return await asyncio.to_thread(self.query_sync, promql)
 
+    async def query_range(self, promql: str, *, start: float, end: float, step: float) -> RangeResult:
+        """Range query (RangeQuerier); never raises for network or Prometheus errors."""
+        return await asyncio.to_thread(query_range_sync, self, promql, start=start, end=end, step=step)
+
     def close(self) -> None:
         self.http.close()
 
@@ -232,3 +236,83 @@ class ApiClientPrometheus:
 
     async def query(self, promql: str) -> QueryResult:
         return await asyncio.to_thread(self.query_sync, promql)
+
+
+# ---------------------------------------------------------------- range queries (capacity planning)
+
+
+@dataclasses.dataclass(frozen=True)
+class RangeSeries:
+    """One series of a range query: its labels and ``(unix seconds, value)`` samples in time order."""
+
+    labels: Mapping[str, str]
+    samples: tuple[tuple[float, float], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RangeResult:
+    """What Prometheus answered to /api/v1/query_range."""
+
+    query: str
+    series: tuple[RangeSeries, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: QueryError | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class RangeQuerier(Protocol):
+    """Anything that answers range queries (the real client, or a fake in unit tests)."""
+
+    async def query_range(self, promql: str, *, start: float, end: float, step: float) -> RangeResult: ...
+
+
+def parse_range_response(query: str, status_code: int, body: bytes, *, seconds: float = 0.0) -> RangeResult:
+    """A RangeResult from an HTTP answer of /api/v1/query_range; errors are typed as for instant queries."""
+    instant = parse_response(query, status_code, body, seconds=seconds)
+    if instant.error is not None:
+        return RangeResult(query, (), instant.warnings, instant.error, seconds)
+    try:
+        data = json.loads(body).get("data") or {}
+        series = tuple(
+            RangeSeries(
+                {str(k): str(v) for k, v in (item.get("metric") or {}).items()},
+                tuple((float(t), parse_value(v)) for t, v in item.get("values") or ()),
+            )
+            for item in data.get("result") or ()
+            if isinstance(item, dict)
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        return RangeResult(query, error=QueryError(ErrorKind.UNAVAILABLE, f"unparseable answer: {exc}"))
+    return RangeResult(query, series, instant.warnings, None, seconds)
+
+
+def query_range_sync(
+    client: HttpPrometheus, promql: str, *, start: float, end: float, step: float
+) -> RangeResult:
+    """Blocking range query on ``client``'s session and timeout; never raises for network errors."""
+    started = time.monotonic()
+    try:
+        response = client.http.get(
+            f"{client.url}/api/v1/query_range",
+            params={
+                "query": promql,
+                "start": f"{start:.3f}",
+                "end": f"{end:.3f}",
+                "step": f"{max(step, 0.001):g}",
+                "timeout": _duration(client.timeout),
+            },
+            timeout=(min(client.timeout, 5.0), client.timeout + 1.0),
+        )
+    except requests.Timeout as exc:
+        return RangeResult(
+            promql, error=QueryError(ErrorKind.TIMEOUT, f"no answer within {client.timeout:g}s: {exc}")
+        )
+    except requests.RequestException as exc:
+        return RangeResult(promql, error=QueryError(ErrorKind.UNAVAILABLE, f"unreachable: {exc}"))
+    return parse_range_response(
+        promql, response.status_code, response.content, seconds=time.monotonic() - started
+    )

@@ -615,6 +615,83 @@ class TrendSpec(Model):
     min_samples: int = Field(default=10, ge=2, le=10000, description="Fewer baseline samples: trend unknown.")
 
 
+class SeverityDurations(Model):
+    """One duration per severity."""
+
+    critical: Duration = Field(description="For critical issues.")
+    high: Duration = Field(description="For high issues.")
+    medium: Duration = Field(description="For medium issues.")
+    low: Duration = Field(description="For low issues.")
+
+    def of(self, severity: Severity) -> str:
+        return {
+            Severity.CRITICAL: self.critical,
+            Severity.HIGH: self.high,
+            Severity.MEDIUM: self.medium,
+            Severity.LOW: self.low,
+        }[severity]
+
+
+def _framework_targets() -> SeverityDurations:
+    return SeverityDurations(critical="15m", high="1h", medium="4h", low="24h")
+
+
+_SLA_ORDER_MESSAGE = "sla.resolution must not be shorter than sla.response for any severity"
+
+
+class SLASpec(Model):
+    """Response and resolution targets per severity, counted from when the breach began (detectedAt)."""
+
+    model_config = guarded(
+        cel(
+            " && ".join(
+                f"duration(self.resolution.{s}) >= duration(self.response.{s})"
+                for s in ("critical", "high", "medium", "low")
+            ),
+            _SLA_ORDER_MESSAGE,
+        ),
+    )
+
+    response: SeverityDurations = Field(
+        default=_framework_targets(),
+        description="Time to respond (executing, or a human decision). Default 15m/1h/4h/24h.",
+    )
+    resolution: SeverityDurations = Field(
+        default=_framework_targets(),
+        description="Time to a verified fix. Default 15m/1h/4h/24h.",
+    )
+    at_risk_fraction: float = Field(
+        default=0.75, ge=0.1, le=0.99, description="Share of a target elapsed before it counts as at risk."
+    )
+    reminder_interval: Duration = Field(
+        default="1h", description="Minimum time between two reminders about the same open issue."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SLASpec:
+        if any(parse_duration(self.resolution.of(s)) < parse_duration(self.response.of(s)) for s in Severity):
+            raise ValueError(_SLA_ORDER_MESSAGE)
+        return self
+
+
+class HistorySpec(Model):
+    """How long finished Remediations and remediation outcomes are kept (the metrics keep the long record)."""
+
+    model_config = guarded(
+        cel("duration(self.retention) >= duration('1h')", "history.retention must be at least 1h"),
+    )
+
+    retention: Duration = Field(
+        default="720h", description="Finished Remediations and outcomes older than this are pruned (30 days)."
+    )
+
+    @model_validator(mode="after")
+    def _minimum(self) -> HistorySpec:
+        if parse_duration(self.retention) < 3600:
+            raise ValueError("history.retention must be at least 1h")
+        return self
+
+
 class MaintenancePolicySpec(Model):
     """What to watch on a target Deployment and what the operator may do about it."""
 
@@ -647,6 +724,14 @@ class MaintenancePolicySpec(Model):
     llm: LLMSpec = Field(default_factory=LLMSpec, description="LLM settings.")
     history_limit: int = Field(default=10, ge=1, le=100, description="HealthAssessments kept per policy.")
     suspend: bool = Field(default=False, description="Stop assessing and acting until unset.")
+    sla: SLASpec = Field(default=SLASpec(), description="Response and resolution targets per severity.")
+    history: HistorySpec = Field(
+        default=HistorySpec(), description="Retention of finished Remediations and outcomes."
+    )
+    analyses: AnalysesSpec = Field(
+        default_factory=lambda: AnalysesSpec(),
+        description="Capacity planning, configuration audit and security posture review.",
+    )
 
     @field_validator("indicators")
     @classmethod
@@ -721,6 +806,9 @@ class MaintenancePolicyStatus(StatusModel):
     )
     token_usage_day: str | None = Field(default=None, description="UTC day (YYYY-MM-DD) of tokenUsage.")
     token_usage: TokenUsage | None = Field(default=None, description="LLM tokens spent on tokenUsageDay.")
+    capacity: CapacityReport | None = Field(default=None, description="Newest capacity analysis.")
+    config_audit: ConfigAuditReport | None = Field(default=None, description="Newest configuration audit.")
+    security: SecurityReport | None = Field(default=None, description="Newest security posture review.")
 
 
 # ---------------------------------------------------------------- HealthAssessment
@@ -843,6 +931,9 @@ class Issue(StatusModel):
     evidence: list[Evidence] = Field(default_factory=list, description="Queries, values and thresholds.")
     route: Route | None = Field(default=None, description="Route chosen by severityRouting.")
     remediation: str | None = Field(default=None, description="Remediation created for it, if any.")
+    detected_at: str | None = Field(
+        default=None, description="When the breach began (RFC 3339); SLA clocks start here."
+    )
 
 
 class SummarySource(StrEnum):
@@ -1161,6 +1252,309 @@ class RemediationStatus(StatusModel):
     started_at: str | None = Field(default=None, description="Execution start.")
     completed_at: str | None = Field(default=None, description="Terminal phase reached.")
     conditions: list[Condition] = Field(default_factory=list, description="Approved, Executed, Verified.")
+    responded_at: str | None = Field(
+        default=None, description="First response: execution began or a human decided (RFC 3339)."
+    )
+    resolved_at: str | None = Field(default=None, description="Verified fixed (RFC 3339).")
+    response_due: str | None = Field(default=None, description="SLA response deadline (RFC 3339).")
+    resolution_due: str | None = Field(default=None, description="SLA resolution deadline (RFC 3339).")
+
+
+# ---------------------------------------------------------------- MaintenanceReport
+
+
+class ReportSchedule(StrEnum):
+    ONCE = "Once"
+    DAILY = "Daily"
+    WEEKLY = "Weekly"
+
+
+class PolicySelector(Model):
+    """Policies in the report's namespace whose labels contain all of matchLabels."""
+
+    match_labels: dict[str, str] = Field(min_length=1, max_length=16, description="Labels to match.")
+
+
+_REPORT_TARGET_MESSAGE = "set exactly one of policyRef and selector"
+
+
+class MaintenanceReportSpec(Model):
+    """Which policies to report on, over which period, how often."""
+
+    model_config = guarded(
+        cel("has(self.policyRef) != has(self.selector)", _REPORT_TARGET_MESSAGE),
+        cel("duration(self.period) >= duration('1h')", "period must be at least 1h"),
+        cel("duration(self.period) <= duration('2160h')", "period must be at most 2160h (90 days)"),
+    )
+
+    policy_ref: LocalObjectReference | None = Field(default=None, description="One policy to report on.")
+    selector: PolicySelector | None = Field(default=None, description="Or every policy with these labels.")
+    period: Duration = Field(default="168h", description="How far back the report looks (default 7 days).")
+    schedule: ReportSchedule = Field(
+        default=ReportSchedule.ONCE, description="Once, or regenerate Daily or Weekly."
+    )
+
+    @model_validator(mode="after")
+    def _target(self) -> MaintenanceReportSpec:
+        if (self.policy_ref is None) == (self.selector is None):
+            raise ValueError(_REPORT_TARGET_MESSAGE)
+        if not 3600 <= parse_duration(self.period) <= 2160 * 3600:
+            raise ValueError("period must be between 1h and 2160h (90 days)")
+        return self
+
+
+class ReportPhase(StrEnum):
+    PENDING = "Pending"
+    READY = "Ready"
+    PARTIAL = "Partial"
+    FAILED = "Failed"
+
+
+class DimensionHealth(StatusModel):
+    """One dimension's score over the period."""
+
+    dimension: str = Field(description="Dimension, or 'overall'.")
+    min: float | None = Field(default=None, description="Lowest score.")
+    mean: float | None = Field(default=None, description="Mean score.")
+    last: float | None = Field(default=None, description="Latest score.")
+    trend: Trend | None = Field(default=None, description="Improving, Stable or Degrading over the period.")
+    points: list[float] = Field(
+        default_factory=list, max_length=200, description="Scores at evenly spaced instants, oldest first."
+    )
+
+
+class IssueCount(StatusModel):
+    """Issues of one severity and category."""
+
+    severity: Severity = Field(description="Severity.")
+    category: str = Field(description="Category.")
+    count: int = Field(ge=0, description="Distinct issues.")
+
+
+class ResponseTimes(StatusModel):
+    """Response and resolution against the SLA for one severity."""
+
+    severity: Severity = Field(description="Severity.")
+    remediations: int = Field(default=0, ge=0, description="Remediations of this severity.")
+    response_target_seconds: float = Field(description="SLA response target.")
+    resolution_target_seconds: float = Field(description="SLA resolution target.")
+    median_response_seconds: float | None = Field(default=None, description="Median time to respond.")
+    mttr_seconds: float | None = Field(default=None, description="Mean time to a verified fix.")
+    response_breaches: int = Field(default=0, ge=0, description="Responses later than the target.")
+    resolution_breaches: int = Field(default=0, ge=0, description="Resolutions later than the target.")
+
+
+class ActionEffectiveness(StatusModel):
+    """Outcomes of one action type."""
+
+    action: str = Field(description="Action type.")
+    total: int = Field(default=0, ge=0, description="Finished remediations.")
+    succeeded: int = Field(default=0, ge=0, description="Verified.")
+    rolled_back: int = Field(default=0, ge=0, description="Rolled back.")
+    failed: int = Field(default=0, ge=0, description="Failed, expired or escalated.")
+    success_rate: float | None = Field(default=None, description="succeeded / total.")
+
+
+class PlannerDecisions(StatusModel):
+    """Plans of one planner and how they turned out."""
+
+    planner: str = Field(description="Claude or Offline.")
+    plans: int = Field(default=0, ge=0, description="Plans made.")
+    mean_confidence: float | None = Field(default=None, description="Mean stated confidence (0-10).")
+    success_rate: float | None = Field(default=None, description="Share of finished plans that succeeded.")
+
+
+class MaintenanceReportStatus(StatusModel):
+    """The report: the framework's sections, filled from Prometheus and the retained objects."""
+
+    phase: ReportPhase | None = Field(default=None, description="Pending, Ready, Partial or Failed.")
+    observed_generation: int | None = Field(default=None, description="Last generation processed.")
+    period_start: str | None = Field(default=None, description="Start of the period (RFC 3339).")
+    period_end: str | None = Field(default=None, description="End of the period (RFC 3339).")
+    generated_at: str | None = Field(default=None, description="When the report was made.")
+    next_run_at: str | None = Field(default=None, description="When a scheduled report is made next.")
+    policies: list[str] = Field(default_factory=list, description="Policies covered.")
+    executive_summary: str = Field(default="", max_length=4096, description="Executive summary.")
+    health: list[DimensionHealth] = Field(default_factory=list, description="System health overview.")
+    issues: list[IssueCount] = Field(default_factory=list, description="Issues by severity and category.")
+    response_times: list[ResponseTimes] = Field(
+        default_factory=list, description="Response and resolution against the SLAs, with MTTR."
+    )
+    remediations: list[ActionEffectiveness] = Field(
+        default_factory=list, description="Remediation effectiveness by action."
+    )
+    ai_decisions: list[PlannerDecisions] = Field(
+        default_factory=list, description="Planner used, confidence against outcome."
+    )
+    token_usage: TokenUsage | None = Field(default=None, description="LLM tokens and cost in the period.")
+    findings: list[str] = Field(default_factory=list, description="Capacity and audit findings.")
+    recommendations: list[str] = Field(default_factory=list, description="Recommendations.")
+    gaps: list[str] = Field(
+        default_factory=list, description="Data that was missing; why the report is partial."
+    )
+    message: str = Field(default="", max_length=4096, description="Why the phase is what it is.")
+    conditions: list[Condition] = Field(default_factory=list, description="Ready.")
+
+
+# ---------------------------------------------------------------- capacity and audits
+
+
+class GrowthScenario(Model):
+    """A load the target should survive: ``factor`` x offered load, or x the peak with ``ofPeak``."""
+
+    name: str = Field(min_length=1, max_length=32, description="Label of the scenario, e.g. +50%.")
+    factor: float = Field(gt=0, le=100, description="Multiplier of the load.")
+    of_peak: bool = Field(default=False, description="Multiply the peak instead of the p95 offered load.")
+
+
+def _default_scenarios() -> list[GrowthScenario]:
+    return [
+        GrowthScenario(name="+25%", factor=1.25),
+        GrowthScenario(name="+50%", factor=1.5),
+        GrowthScenario(name="+100%", factor=2.0),
+        GrowthScenario(name="3x peak", factor=3.0, of_peak=True),
+    ]
+
+
+class CapacityAnalysisSpec(Model):
+    """Capacity planning from Prometheus history (findings and recommendations only)."""
+
+    enabled: bool = Field(default=True, description="Run the capacity analysis.")
+    interval: Duration = Field(default="24h", description="How often it runs.")
+    window: Duration = Field(default="336h", description="History read (KRR uses about two weeks).")
+    step: Duration = Field(default="5m", description="Resolution of the range queries.")
+    min_data: Duration = Field(default="24h", description="Less history than this: recommend nothing.")
+    load_query: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="PromQL of the offered load in requests/s; $namespace, $deployment substituted.",
+    )
+    healthy_query: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="PromQL that is 1 while latency and queue are within objectives; as loadQuery.",
+    )
+    replicas_query: str | None = Field(
+        default=None, max_length=4096, description="PromQL of ready replicas (default: kube-state-metrics)."
+    )
+    cpu_query: str | None = Field(
+        default=None, max_length=4096, description="PromQL of CPU cores per container (default: cAdvisor)."
+    )
+    memory_query: str | None = Field(
+        default=None, max_length=4096, description="PromQL of memory bytes per container (default: cAdvisor)."
+    )
+    headroom_percent: int = Field(
+        default=20, ge=0, le=90, description="Spare capacity kept in every scenario."
+    )
+    cpu_percentile: float = Field(default=95.0, ge=50, le=100, description="CPU request at this percentile.")
+    memory_buffer_percent: int = Field(default=10, ge=0, le=100, description="Memory peak plus this buffer.")
+    scenarios: list[GrowthScenario] = Field(
+        default_factory=_default_scenarios, max_length=16, description="Growth scenarios to plan for."
+    )
+
+
+class ConfigAuditSpec(Model):
+    """Weekly configuration audit of the target Deployment (and on every target change)."""
+
+    enabled: bool = Field(default=True, description="Run the configuration audit.")
+    interval: Duration = Field(default="168h", description="How often it runs besides target changes.")
+
+
+class SecurityAuditSpec(Model):
+    """Security posture review of the target."""
+
+    enabled: bool = Field(default=True, description="Run the security review.")
+    interval: Duration = Field(default="24h", description="How often it runs.")
+    check_service_account: bool = Field(
+        default=True, description="Ask SubjectAccessReviews what the target's ServiceAccount may do."
+    )
+
+
+class AnalysesSpec(Model):
+    """Analyses on their own schedules, beside the health checks."""
+
+    capacity: CapacityAnalysisSpec = Field(default_factory=CapacityAnalysisSpec, description="Capacity.")
+    config_audit: ConfigAuditSpec = Field(default_factory=ConfigAuditSpec, description="Configuration audit.")
+    security: SecurityAuditSpec = Field(default_factory=SecurityAuditSpec, description="Security posture.")
+
+
+class ScenarioResult(StatusModel):
+    """Replicas and resources one scenario needs."""
+
+    name: str = Field(description="Scenario or horizon.")
+    load: float = Field(description="Load planned for (requests/s).")
+    replicas: int = Field(description="Replicas needed, with headroom.")
+    allowed: bool = Field(description="Whether actions.scale.max and the HPA's maxReplicas allow it.")
+    blocked_by: str = Field(default="", description="The ceiling that blocks it.")
+    cpu_cores: float = Field(description="Requested cores x replicas (cost proxy).")
+    memory_gib: float = Field(description="Requested GiB x replicas (cost proxy).")
+
+
+class RightSizingResult(StatusModel):
+    """A request/limit recommendation for one container; absent values: not enough data."""
+
+    container: str = Field(description="Container name.")
+    cpu_request_cores: float | None = Field(default=None, description="Recommended CPU request (cores).")
+    memory_request_bytes: float | None = Field(default=None, description="Recommended memory request.")
+    memory_limit_bytes: float | None = Field(default=None, description="Recommended memory limit.")
+    assumptions: str = Field(default="", max_length=1024, description="Percentile, buffer and data used.")
+
+
+class CapacityReport(StatusModel):
+    """The newest capacity analysis."""
+
+    analyzed_at: str = Field(description="When it ran (RFC 3339).")
+    sufficient: bool = Field(description="Whether the data was enough to plan with.")
+    message: str = Field(default="", max_length=2048, description="Why nothing was recommended, if so.")
+    samples: int = Field(default=0, description="Load samples used.")
+    data_days: float = Field(default=0.0, description="Days of load history used.")
+    offered_load: float | None = Field(default=None, description="p95 offered load (requests/s).")
+    peak_load: float | None = Field(default=None, description="Peak load (requests/s).")
+    throughput_per_pod: float | None = Field(default=None, description="Measured healthy requests/s per pod.")
+    growth_percent_per_day: float | None = Field(default=None, description="Observed growth.")
+    current_replicas: int = Field(default=0, description="Replicas at analysis time.")
+    headroom_percent: float | None = Field(default=None, description="Spare capacity now (negative: short).")
+    exhaustion_at: str | None = Field(
+        default=None, description="When capacity runs out at the observed growth."
+    )
+    scenarios: list[ScenarioResult] = Field(default_factory=list, description="Scenario and horizon table.")
+    right_sizing: list[RightSizingResult] = Field(default_factory=list, description="Per container.")
+    queries: int = Field(default=0, description="Range queries spent.")
+
+
+class AuditFinding(StatusModel):
+    """One failed check."""
+
+    check: str = Field(description="Check id.")
+    severity: str = Field(description="high, medium, low (vulnerabilities: their own severity).")
+    subject: str = Field(description="Container, key, permission or vulnerability it concerns.")
+    message: str = Field(max_length=512, description="What is wrong.")
+    fix: str = Field(max_length=512, description="How to fix it.")
+
+
+class ConfigAuditReport(StatusModel):
+    """The newest configuration audit."""
+
+    analyzed_at: str = Field(description="When it ran (RFC 3339).")
+    score: float = Field(ge=1, le=10, description="Configuration health score 1-10.")
+    checks_run: int = Field(default=0, description="Checks evaluated.")
+    finding_count: int = Field(default=0, description="Findings.")
+    findings: list[AuditFinding] = Field(default_factory=list, max_length=200, description="Findings.")
+    target_fingerprint: str = Field(default="", description="Target generation/ConfigMap version audited.")
+
+
+class SecurityReport(StatusModel):
+    """The newest security posture review."""
+
+    analyzed_at: str = Field(description="When it ran (RFC 3339).")
+    score: float = Field(ge=1, le=10, description="Security score 1-10.")
+    finding_count: int = Field(default=0, description="Findings.")
+    findings: list[AuditFinding] = Field(default_factory=list, max_length=200, description="Findings.")
+    vulnerability_counts: dict[str, int] | None = Field(
+        default=None, description="Open vulnerabilities by severity (absent: scanner not installed)."
+    )
+    overdue_vulnerabilities: int = Field(default=0, description="Vulnerabilities past their patch deadline.")
+    message: str = Field(default="", max_length=2048, description="What could not be checked, and why.")
 
 
 # ---------------------------------------------------------------- kinds
@@ -1198,6 +1592,19 @@ KINDS: tuple[KindInfo, ...] = (
             {"name": "Score", "type": "number", "jsonPath": ".status.overallScore"},
             {"name": "Suspended", "type": "boolean", "jsonPath": ".spec.suspend"},
             {"name": "Last-Check", "type": "date", "jsonPath": ".status.lastHealthCheckTime"},
+            {"name": "Config", "type": "number", "jsonPath": ".status.configAudit.score", "priority": 1},
+            {
+                "name": "Sec-Findings",
+                "type": "integer",
+                "jsonPath": ".status.security.findingCount",
+                "priority": 1,
+            },
+            {
+                "name": "Headroom",
+                "type": "number",
+                "jsonPath": ".status.capacity.headroomPercent",
+                "priority": 1,
+            },
             _AGE,
         ),
     ),
@@ -1233,6 +1640,23 @@ KINDS: tuple[KindInfo, ...] = (
             {"name": "Risk", "type": "string", "jsonPath": ".status.risk.level"},
             {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
             {"name": "Approved-By", "type": "string", "jsonPath": ".status.approvedBy", "priority": 1},
+            _AGE,
+        ),
+    ),
+    KindInfo(
+        kind="MaintenanceReport",
+        plural="maintenancereports",
+        singular="maintenancereport",
+        short_names=("mrep",),
+        spec=MaintenanceReportSpec,
+        status=MaintenanceReportStatus,
+        description="A maintenance report over a period: health, issues, SLAs, remediations, AI decisions.",
+        printer_columns=(
+            {"name": "Policy", "type": "string", "jsonPath": ".spec.policyRef.name"},
+            {"name": "Period", "type": "string", "jsonPath": ".spec.period"},
+            {"name": "Schedule", "type": "string", "jsonPath": ".spec.schedule"},
+            {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+            {"name": "Generated", "type": "date", "jsonPath": ".status.generatedAt"},
             _AGE,
         ),
     ),

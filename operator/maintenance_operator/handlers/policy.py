@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import kopf
 
 from maintenance_operator.adapters import crs
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import schedule, verification
+from maintenance_operator.domain import retention, schedule, verification
 from maintenance_operator.handlers import common
 from maintenance_operator.runtime import from_memo
 
@@ -104,6 +105,8 @@ async def schedule_assessments(
         if created:
             log.info("created %s %s/%s", due.analysis.value, namespace, due.name)
     await _prune(runtime.resources, namespace=namespace, policy=name, limit=policy.history_limit)
+    if due is not None:  # once per assessment is often enough for a retention counted in hours
+        await _prune_remediations(runtime.resources, namespace=namespace, policy=name, spec=policy, now=now)
 
 
 async def create_assessment(
@@ -149,3 +152,44 @@ async def _prune(resources: crs.CustomResources, *, namespace: str, policy: str,
     ]
     for victim in schedule.to_prune(refs, history_limit=limit):
         await resources.delete("HealthAssessment", namespace, victim)
+
+
+def _time(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+async def _prune_remediations(
+    resources: crs.CustomResources,
+    *,
+    namespace: str,
+    policy: str,
+    spec: api.MaintenancePolicySpec,
+    now: datetime,
+) -> None:
+    """Delete terminal Remediations of this policy older than spec.history.retention."""
+    items = await resources.list("Remediation", namespace, labels={crs.POLICY_LABEL: policy})
+    refs = []
+    for item in items:
+        created = _time(item["metadata"].get("creationTimestamp"))
+        if created is None:
+            continue
+        status = item.get("status") or {}
+        refs.append(
+            retention.RemediationRef(
+                name=item["metadata"]["name"],
+                created=created,
+                phase=status.get("phase"),
+                completed=_time(status.get("completedAt")),
+            )
+        )
+    for victim in retention.remediations_to_prune(refs, retention=spec.history, now=now):
+        await resources.delete("Remediation", namespace, victim)
+        log.info(
+            "pruned Remediation %s/%s (older than history.retention %s)",
+            namespace,
+            victim,
+            spec.history.retention,
+        )

@@ -183,3 +183,22 @@ def test_token_usage_adds_up() -> None:
     assert total.total == 115
     assert total.calls == 2
     assert total.estimated_cost_usd == pytest.approx(0.15)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({}, "set exactly one of policyRef and selector"),
+        ({"policyRef": {"name": "a"}, "selector": {"matchLabels": {"a": "b"}}}, "set exactly one"),
+        ({"policyRef": {"name": "a"}, "period": "30m"}, "between 1h and 2160h"),
+        ({"selector": {"matchLabels": {}}}, "at least 1"),
+    ],
+)
+def test_report_spec_mirrors_cel(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        api.MaintenanceReportSpec.model_validate(spec)
+
+
+def test_report_spec_defaults_to_a_week_once() -> None:
+    spec = api.MaintenanceReportSpec.model_validate({"policyRef": {"name": "chatapp"}})
+    assert (spec.period, spec.schedule) == ("168h", api.ReportSchedule.ONCE)

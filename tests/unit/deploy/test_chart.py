@@ -510,6 +510,61 @@ def test_kind_e2e_loads_the_image_the_manifests_reference() -> None:
     assert "maintenance-operator:dev" in script
 
 
+# Notifications
+
+
+def test_notifications_off_by_default(default: Manifest) -> None:
+    assert not any(k.startswith("MAINTENANCE_OPERATOR_NOTIFY") for k in _env(one(default, "Deployment")))
+    assert not [r for r in of_kind(default, "Role") if r["metadata"]["name"].endswith("-notifications")]
+
+
+def test_notification_webhook_from_an_existing_secret() -> None:
+    docs = render(
+        "--set",
+        "notifications.webhook.existingSecret=chat-slack",
+        "--set",
+        "notifications.webhook.format=generic",
+        "--set",
+        "notifications.webhook.events={SLABreached,Report}",
+        "--set",
+        "notifications.webhook.minSeverity=high",
+    )
+    env = _env(one(docs, "Deployment"))
+    assert env["MAINTENANCE_OPERATOR_NOTIFY_WEBHOOK_SECRET"] == "ops/chat-slack/url"
+    assert (env["MAINTENANCE_OPERATOR_NOTIFY_FORMAT"], env["MAINTENANCE_OPERATOR_NOTIFY_EVENTS"]) == (
+        "generic",
+        "SLABreached,Report",
+    )
+    assert env["MAINTENANCE_OPERATOR_NOTIFY_MIN_SEVERITY"] == "high"
+    role = one(docs, "Role", "mo-maintenance-operator-notifications")
+    assert role["metadata"]["namespace"] == "ops"
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["chat-slack"], "verbs": ["get"]}
+    ]
+    binding = one(docs, "RoleBinding", "mo-maintenance-operator-notifications")
+    assert binding["subjects"][0]["name"] == "mo-maintenance-operator"
+    from maintenance_operator.config import OperatorConfig
+
+    config = OperatorConfig.from_env({k: v for k, v in env.items() if isinstance(v, str)})
+    assert (config.notify_webhook_secret, config.notify_events) == (
+        "ops/chat-slack/url",
+        "SLABreached,Report",
+    )
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "notifications.webhook.format=teams",
+        "notifications.webhook.minSeverity=urgent",
+        "notifications.webhook.events={Everything}",
+        "notifications.webhook.secret=x",
+    ],
+)
+def test_notification_values_are_checked(override: str) -> None:
+    assert helm("template", "mo", str(CHART), "--set", override, check=False).returncode != 0
+
+
 def test_alert_receiver_token_comes_from_a_kept_secret(full: Manifest, default: Manifest) -> None:
     secret = one(full, "Secret", "mo-maintenance-operator-alert-receiver")
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"

@@ -1,0 +1,249 @@
+"""kopf wiring of the periodic analyses: capacity planning, configuration audit, security review.
+
+One timer per policy ticks every ``ANALYSES_TICK_SECONDS``; ``domain.cadence`` says which analysis is
+due (capacity daily, configuration audit weekly and on every target change, security daily, all
+configurable under ``spec.analyses``). Each due analysis runs through its reconciler and writes its
+report to the policy status (``capacity``, ``configAudit``, ``security``), sets the ``Analyses``
+condition, posts an Event and updates the metrics. A failing analysis is reported, never retried in a
+loop: the others still run and the next is due one interval later. Nothing here writes to the target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import kopf
+
+from maintenance_operator import connections, metrics
+from maintenance_operator.adapters import prometheus as prom
+from maintenance_operator.adapters import workload
+from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import cadence
+from maintenance_operator.handlers import common
+from maintenance_operator.reconcilers import audit
+from maintenance_operator.reconcilers import capacity as capacity_reconciler
+from maintenance_operator.runtime import from_memo
+
+log = logging.getLogger(__name__)
+PLURAL = "maintenancepolicies"
+ANALYSES_TICK_SECONDS = 60.0
+STATUS_FIELD = {
+    cadence.Analysis.CAPACITY: "capacity",
+    cadence.Analysis.CONFIG_AUDIT: "configAudit",
+    cadence.Analysis.SECURITY: "security",
+}
+
+
+class AnalysisTarget(audit.AuditTarget, capacity_reconciler.CapacityTarget):
+    """Both ports: what adapters.workload.WorkloadReader offers."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What one tick did: status fields to patch, Events to post and the analyses that failed."""
+
+    status: dict[str, Any]
+    events: list[tuple[str, str, str]]  # (type, reason, message)
+    failed: list[str]
+
+
+def due_analyses(
+    *, policy: api.MaintenancePolicySpec, status: Mapping[str, Any], now: float, target_fingerprint: str
+) -> list[cadence.Analysis]:
+    """The analyses due at ``now`` given the reports already in the status."""
+    a = policy.analyses
+    settings = {
+        cadence.Analysis.CAPACITY: (a.capacity.enabled, a.capacity.interval),
+        cadence.Analysis.CONFIG_AUDIT: (a.config_audit.enabled, a.config_audit.interval),
+        cadence.Analysis.SECURITY: (a.security.enabled, a.security.interval),
+    }
+    due = []
+    for analysis, (enabled, interval) in settings.items():
+        report = status.get(STATUS_FIELD[analysis]) or {}
+        last = cadence.LastRun(
+            cadence.epoch(report.get("analyzedAt")), str(report.get("targetFingerprint", ""))
+        )
+        decision = cadence.decide(
+            analysis=analysis,
+            last=last,
+            now=now,
+            interval=api.parse_duration(interval),
+            enabled=enabled,
+            target_fingerprint=target_fingerprint,
+        )
+        if decision.due:
+            due.append(analysis)
+    return due
+
+
+async def run_due(
+    *,
+    policy: api.MaintenancePolicySpec,
+    status: Mapping[str, Any],
+    name: str,
+    namespace: str,
+    target: AnalysisTarget,
+    prometheus: Callable[[], Awaitable[capacity_reconciler.RangeSource]],
+    now: float,
+) -> Outcome:
+    """Run every due analysis; never raises for a failing one (it is reported instead)."""
+    out = Outcome({}, [], [])
+    known_good: api.KnownGoodConfig | None = None
+    if status.get("knownGoodConfig"):  # drift is only judged against values proven healthy
+        known_good, _ = common.parse(api.KnownGoodConfig, status["knownGoodConfig"])
+    deployment = await target.deployment()
+    fingerprint = audit.target_fingerprint(deployment)
+    for analysis in due_analyses(policy=policy, status=status, now=now, target_fingerprint=fingerprint):
+        started = time.monotonic()
+        try:
+            report = await _run_one(
+                analysis,
+                policy=policy,
+                namespace=namespace,
+                target=target,
+                prometheus=prometheus,
+                known_good=known_good,
+                now=now,
+            )
+        except Exception as exc:  # one failing analysis must not stop the others or loop the timer
+            log.exception("%s of %s/%s failed", analysis.value, namespace, name)
+            out.failed.append(analysis.value)
+            out.events.append(
+                ("Warning", "AnalysisFailed", f"{analysis.value}: {type(exc).__name__}: {exc}"[:1024])
+            )
+            metrics.ANALYSIS_RUNS.labels(namespace, name, analysis.value, "failed").inc()
+            continue
+        metrics.ANALYSIS_SECONDS.labels(analysis.value).observe(time.monotonic() - started)
+        if isinstance(report, api.ConfigAuditReport):
+            report = report.model_copy(update={"target_fingerprint": fingerprint})
+        out.status[STATUS_FIELD[analysis]] = report.wire()
+        out.events.append(_event(report))
+        _record_metrics(report, namespace=namespace, name=name)
+    return out
+
+
+async def _run_one(
+    analysis: cadence.Analysis,
+    *,
+    policy: api.MaintenancePolicySpec,
+    namespace: str,
+    target: AnalysisTarget,
+    prometheus: Callable[[], Awaitable[capacity_reconciler.RangeSource]],
+    known_good: api.KnownGoodConfig | None,
+    now: float,
+) -> api.CapacityReport | api.ConfigAuditReport | api.SecurityReport:
+    if analysis is cadence.Analysis.CAPACITY:
+        return await capacity_reconciler.analyze(
+            spec=policy, namespace=namespace, prometheus=await prometheus(), target=target, now=now
+        )
+    if analysis is cadence.Analysis.CONFIG_AUDIT:
+        return await audit.run_config_audit(spec=policy, target=target, known_good=known_good, now=now)
+    return await audit.run_security_review(spec=policy, target=target, now=now)
+
+
+def _event(report: api.CapacityReport | api.ConfigAuditReport | api.SecurityReport) -> tuple[str, str, str]:
+    if isinstance(report, api.CapacityReport):
+        if not report.sufficient:
+            return ("Normal", "CapacityUnknown", report.message[:1024] or "not enough data")
+        blocked = [s.name for s in report.scenarios if not s.allowed]
+        text = f"headroom {report.headroom_percent}%; blocked scenarios: {', '.join(blocked) or 'none'}"
+        return ("Normal", "CapacityAnalyzed", text)
+    if isinstance(report, api.ConfigAuditReport):
+        return ("Normal", "ConfigAudited", f"score {report.score}, {report.finding_count} findings")
+    text = f"score {report.score}, {report.finding_count} findings, {report.overdue_vulnerabilities} overdue"
+    if report.message:
+        text += f"; {report.message}"
+    kind = "Warning" if report.overdue_vulnerabilities else "Normal"
+    return (kind, "SecurityReviewed", text)
+
+
+def _record_metrics(
+    report: api.CapacityReport | api.ConfigAuditReport | api.SecurityReport, *, namespace: str, name: str
+) -> None:
+    if isinstance(report, api.CapacityReport):
+        metrics.ANALYSIS_RUNS.labels(
+            namespace, name, "capacity", "ok" if report.sufficient else "degraded"
+        ).inc()
+        if report.headroom_percent is not None:
+            metrics.CAPACITY_HEADROOM.labels(namespace, name).set(report.headroom_percent)
+        for s in report.scenarios:
+            metrics.CAPACITY_REPLICAS_NEEDED.labels(namespace, name, s.name).set(s.replicas)
+        return
+    analysis = "configAudit" if isinstance(report, api.ConfigAuditReport) else "security"
+    metrics.ANALYSIS_RUNS.labels(namespace, name, analysis, "ok").inc()
+    score_gauge = metrics.CONFIG_SCORE if analysis == "configAudit" else metrics.SECURITY_SCORE
+    score_gauge.labels(namespace, name).set(report.score)
+    by_severity = {s.value: 0 for s in api.Severity}
+    for f in report.findings:
+        by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
+    for severity, count in by_severity.items():
+        metrics.AUDIT_FINDINGS.labels(namespace, name, analysis, severity).set(count)
+    if isinstance(report, api.SecurityReport) and report.vulnerability_counts is not None:
+        for severity, count in report.vulnerability_counts.items():
+            metrics.VULNERABILITIES.labels(namespace, name, severity, "open").set(count)
+        metrics.VULNERABILITIES.labels(namespace, name, "all", "overdue").set(report.overdue_vulnerabilities)
+
+
+@kopf.timer(api.GROUP, api.VERSION, PLURAL, interval=ANALYSES_TICK_SECONDS, initial_delay=15.0, id="analyses")
+async def run_analyses(
+    spec: kopf.Spec,
+    status: kopf.Status,
+    name: str,
+    namespace: str,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    **_: Any,
+) -> None:
+    """Run the analyses that are due and record their reports in the policy status."""
+    policy, _error = common.parse(api.MaintenancePolicySpec, spec)
+    if policy is None or policy.suspend:
+        return
+    runtime = from_memo(memo)
+    reader = workload.WorkloadReader(runtime.api_client, namespace=namespace, name=policy.target_ref.name)
+    spec_prometheus = policy.prometheus
+
+    async def prometheus() -> prom.HttpPrometheus:
+        return await connections.querier_for(runtime, namespace=namespace, spec=spec_prometheus)
+
+    generation = body.get("metadata", {}).get("generation")
+    try:
+        outcome = await run_due(
+            policy=policy,
+            status=status,
+            name=name,
+            namespace=namespace,
+            target=reader,
+            prometheus=prometheus,
+            now=time.time(),
+        )
+    except Exception as exc:  # the target itself could not be read: say so, try again next tick
+        message = f"cannot read target {policy.target_ref.name}: {type(exc).__name__}: {exc}"[:1024]
+        patch.status["conditions"] = common.set_condition(
+            list(status.get("conditions") or []),
+            type_="Analyses",
+            status=False,
+            reason="TargetUnreadable",
+            message=message,
+            generation=generation,
+        )
+        return
+    if not outcome.status and not outcome.failed:
+        return
+    for key, value in outcome.status.items():
+        patch.status[key] = value
+    ok = not outcome.failed
+    patch.status["conditions"] = common.set_condition(
+        list(status.get("conditions") or []),
+        type_="Analyses",
+        status=ok,
+        reason="AnalysesSucceeded" if ok else "AnalysisFailed",
+        message="ran " + ", ".join(outcome.status) if ok else "failed: " + ", ".join(outcome.failed),
+        generation=generation,
+    )
+    for kind, reason, message in outcome.events:
+        (kopf.warn if kind == "Warning" else kopf.info)(body, reason=reason, message=message)

@@ -1,0 +1,152 @@
+"""Configuration audit and security review of one policy's target: cluster reads in, reports and issues out.
+
+Reads go through the ``AuditTarget`` port (adapters.workload.WorkloadReader); decisions are in
+``domain.config_audit`` and ``domain.security_audit``. Findings become Issues: configuration findings
+are low or medium issues in the operational dimension; security findings keep their check's severity
+(overdue vulnerabilities their own). They are routed like any issue but never auto-applied: the caller
+must mark every remediation created from them as needing approval. A read that fails is said in the
+report, never guessed at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import cadence, config_audit, security_audit
+
+_SEVERITIES = {s.value: s for s in api.Severity}
+
+
+class AuditTarget(Protocol):
+    """What the audits read from the cluster (adapters.workload.WorkloadReader)."""
+
+    async def deployment(self) -> dict[str, Any]: ...
+
+    async def has_pdb(self, deployment: dict[str, Any]) -> bool: ...
+
+    async def config_map_data(self, name: str) -> dict[str, str] | None: ...
+
+    async def risky_permissions(self, service_account: str) -> list[str]: ...
+
+    async def vulnerabilities(
+        self, deployment: dict[str, Any]
+    ) -> list[security_audit.Vulnerability] | None: ...
+
+
+def target_fingerprint(deployment: dict[str, Any], config_version: str = "") -> str:
+    """What a configuration audit saw: the Deployment's generation and the ConfigMap's version."""
+    generation = (deployment.get("metadata") or {}).get("generation", "")
+    return f"{generation}/{config_version}"
+
+
+def _findings(items: Iterable[config_audit.Finding]) -> list[api.AuditFinding]:
+    return [
+        api.AuditFinding(
+            check=f.check, severity=f.severity, subject=f.subject, message=f.message[:512], fix=f.fix
+        )
+        for f in items
+    ][:200]
+
+
+async def run_config_audit(
+    *,
+    spec: api.MaintenancePolicySpec,
+    target: AuditTarget,
+    known_good: api.KnownGoodConfig | None,
+    now: float,
+) -> api.ConfigAuditReport:
+    """The configuration audit report of the policy's target."""
+    deployment = await target.deployment()
+    has_pdb = await target.has_pdb(deployment)
+    patch = spec.actions.config_patch
+    config: dict[str, str] | None = None
+    if patch.config_map_ref is not None:
+        config = await target.config_map_data(patch.config_map_ref.name)
+    good = known_good.data if known_good is not None and config is not None else None
+    result = config_audit.audit(
+        deployment, has_pdb=has_pdb, config=config, known_good=good, allowed_keys=patch.allowed_keys
+    )
+    return api.ConfigAuditReport(
+        analyzed_at=cadence.iso(now),
+        score=result.score,
+        checks_run=result.checks_run,
+        finding_count=len(result.findings),
+        findings=_findings(result.findings),
+        target_fingerprint=target_fingerprint(deployment),
+    )
+
+
+async def run_security_review(
+    *, spec: api.MaintenancePolicySpec, target: AuditTarget, now: float
+) -> api.SecurityReport:
+    """The security posture report of the policy's target."""
+    deployment = await target.deployment()
+    pod = config_audit.pod_spec(deployment)
+    notes: list[str] = []
+    risky: list[str] = []
+    if spec.analyses.security.check_service_account:
+        account = str(pod.get("serviceAccountName") or "default")
+        risky = await target.risky_permissions(account)
+    vulns = await target.vulnerabilities(deployment)
+    result = security_audit.audit(deployment, risky_permissions=risky, vulnerabilities=vulns, now=now)
+    if result.scanner_note:
+        notes.append(result.scanner_note)
+    return api.SecurityReport(
+        analyzed_at=cadence.iso(now),
+        score=result.score,
+        finding_count=len(result.findings),
+        findings=_findings(result.findings),
+        vulnerability_counts=dict(result.vulnerability_counts)
+        if result.vulnerability_counts is not None
+        else None,
+        overdue_vulnerabilities=len(result.overdue),
+        message="; ".join(notes),
+    )
+
+
+def _fingerprint(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:16]
+
+
+def config_issues(report: api.ConfigAuditReport, *, target: str) -> list[api.Issue]:
+    """Configuration findings as low or medium issues in the operational dimension."""
+    issues = []
+    for f in report.findings:
+        severity = api.Severity.LOW if f.severity == "low" else api.Severity.MEDIUM
+        issues.append(
+            api.Issue(
+                fingerprint=_fingerprint(target, "config", f.check, f.subject),
+                title=f"{f.check}: {f.message}"[:256],
+                severity=severity,
+                category="configuration",
+                dimension=api.Dimension.OPERATIONAL,
+                indicator=f"configAudit.{f.check}",
+                description=f"Fix: {f.fix}",
+            )
+        )
+    return issues
+
+
+def security_issues(
+    report: api.SecurityReport, *, target: str, checks: Sequence[str] = ()
+) -> list[api.Issue]:
+    """Security findings as issues of their severity (``checks`` limits which, e.g. vuln-overdue only)."""
+    issues = []
+    for f in report.findings:
+        if checks and f.check not in checks:
+            continue
+        issues.append(
+            api.Issue(
+                fingerprint=_fingerprint(target, "security", f.check, f.subject),
+                title=f"{f.check}: {f.message}"[:256],
+                severity=_SEVERITIES.get(f.severity, api.Severity.MEDIUM),
+                category="security",
+                dimension=api.Dimension.OPERATIONAL,
+                indicator=f"security.{f.check}",
+                description=f"Fix: {f.fix}",
+            )
+        )
+    return issues

@@ -1,0 +1,1 @@
+"""Renderers of maintenance reports: Markdown and a self-contained HTML page with inline SVG charts."""

@@ -1,0 +1,320 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import notification, report
+from maintenance_operator.reconcilers import report as reconciler
+
+NOW = datetime(2030, 1, 8, tzinfo=UTC)
+NS = "chatapp"
+INDICATOR = {
+    "name": "memory",
+    "dimension": "core",
+    "category": "memory",
+    "query": "x",
+    "warning": 0.8,
+    "critical": 0.9,
+}
+
+
+def ts(days_ago: float) -> str:
+    return report.iso(NOW - timedelta(days=days_ago))
+
+
+def policy(name: str, labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": {"targetRef": {"name": name}, "indicators": [INDICATOR], **spec},
+    }
+
+
+def remediation(
+    name: str, *, policy: str = "chatapp", days_ago: float = 1, phase: str = "Succeeded"
+) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "creationTimestamp": ts(days_ago)},
+        "spec": {
+            "policyRef": {"name": policy},
+            "targetRef": {"name": policy},
+            "issue": {
+                "fingerprint": name,
+                "title": "t",
+                "severity": "high",
+                "category": "memory",
+                "dimension": "core",
+                "indicator": "memory",
+                "detectedAt": ts(days_ago),
+            },
+            "plan": {"actions": [{"type": "RolloutRestart"}], "rationale": "r", "confidence": 8},
+        },
+        "status": {
+            "phase": phase,
+            "respondedAt": report.iso(NOW - timedelta(days=days_ago) + timedelta(minutes=10)),
+            "resolvedAt": report.iso(NOW - timedelta(days=days_ago) + timedelta(minutes=30))
+            if phase == "Succeeded"
+            else None,
+        },
+    }
+
+
+def assessment(name: str, *, days_ago: float = 1, policy: str = "chatapp") -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "creationTimestamp": ts(days_ago)},
+        "spec": {"policyRef": {"name": policy}},
+        "status": {
+            "issues": [
+                {
+                    "fingerprint": "q",
+                    "title": "queue",
+                    "severity": "low",
+                    "category": "queue",
+                    "dimension": "component",
+                    "indicator": "queue",
+                }
+            ],
+            "tokenUsage": {"inputTokens": 100, "outputTokens": 10, "calls": 1, "estimatedCostUsd": 0.001},
+            "forecasts": [
+                {
+                    "indicator": "memory",
+                    "current": 0.7,
+                    "limit": 1.0,
+                    "predicted": 1.1,
+                    "secondsToExhaustion": 7200,
+                    "horizonSeconds": 14400,
+                    "confidence": 0.9,
+                    "query": "q",
+                }
+            ],
+        },
+    }
+
+
+class FakeObjects:
+    def __init__(self, objects: dict[str, list[dict[str, Any]]], *, fail: bool = False) -> None:
+        self.objects = objects
+        self.fail = fail
+        self.calls: list[tuple[str, dict[str, str] | None]] = []
+
+    async def list(
+        self, kind: str, namespace: str, *, labels: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        self.calls.append((kind, labels))
+        if self.fail:
+            raise ConnectionRefusedError("apiserver down")
+        items = self.objects.get(kind, [])
+        return [
+            o
+            for o in items
+            if all(o["metadata"].get("labels", {}).get(k) == v for k, v in (labels or {}).items())
+        ]
+
+
+class FakeScores:
+    def __init__(self, answer: Mapping[str, report.Series] | Exception | None) -> None:
+        self.answer = answer
+        self.asked: list[tuple[str, datetime, datetime]] = []
+
+    async def scores(
+        self, *, namespace: str, policy: str, start: datetime, end: datetime
+    ) -> Mapping[str, report.Series] | None:
+        self.asked.append((policy, start, end))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+class FakeNotifier:
+    def __init__(self) -> None:
+        self.events: list[notification.Event] = []
+
+    def notify(self, event: notification.Event) -> object:
+        self.events.append(event)
+        return None
+
+
+SCORES = {"overall": [(NOW - timedelta(hours=h), 8.0) for h in range(24)]}
+
+
+def world(**extra: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "MaintenancePolicy": [policy("chatapp", {"team": "chat"}), policy("other")],
+        "Remediation": [
+            remediation("r1"),
+            remediation("r2", phase="RolledBack"),
+            remediation("old", days_ago=8),  # before the period
+            remediation("elsewhere", policy="other"),
+        ],
+        "HealthAssessment": [assessment("a1"), assessment("a0", days_ago=9)],
+        **extra,
+    }
+
+
+async def run(
+    spec: dict[str, Any],
+    *,
+    objects: FakeObjects | None = None,
+    scores: FakeScores | None = None,
+    status: api.MaintenanceReportStatus | None = None,
+    generation: int = 1,
+    now: datetime = NOW,
+    notifier: FakeNotifier | None = None,
+) -> reconciler.Result:
+    ports = reconciler.Ports(
+        objects=objects or FakeObjects(world()), scores=scores or FakeScores(SCORES), notifier=notifier
+    )
+    return await reconciler.reconcile(
+        api.MaintenanceReportSpec.model_validate(spec),
+        name="weekly",
+        namespace=NS,
+        generation=generation,
+        status=status or api.MaintenanceReportStatus(),
+        now=now,
+        ports=ports,
+    )
+
+
+async def test_report_of_one_policy_over_its_period() -> None:
+    scores, notifier = FakeScores(SCORES), FakeNotifier()
+    result = await run(
+        {"policyRef": {"name": "chatapp"}, "schedule": "Weekly"}, scores=scores, notifier=notifier
+    )
+    status = result.status
+    assert status is not None and status.phase is api.ReportPhase.READY, status and status.message
+    assert status.policies == ["chatapp"]
+    assert scores.asked == [("chatapp", NOW - timedelta(days=7), NOW)]
+    [restart] = status.remediations
+    assert (restart.total, restart.succeeded, restart.rolled_back) == (2, 1, 1)
+    [high] = status.response_times
+    assert (high.remediations, high.median_response_seconds, high.mttr_seconds) == (2, 600.0, 1800.0)
+    assert [(i.severity, i.category, i.count) for i in status.issues] == [
+        (api.Severity.HIGH, "memory", 2),
+        (api.Severity.LOW, "queue", 1),
+    ]
+    assert status.token_usage is not None and status.token_usage.total == 110  # a0 is before the period
+    assert status.findings == ["chatapp: memory reaches 1 in 2.0h at the current trend (now 0.7)."]
+    assert (status.observed_generation, status.next_run_at) == (1, "2030-01-15T00:00:00Z")
+    assert result.next_check == NOW + timedelta(days=7)
+    [event] = notifier.events
+    assert (event.type, event.name, event.kind) == (
+        notification.EventType.REPORT,
+        "weekly",
+        "MaintenanceReport",
+    )
+    assert "--html weekly.html" in (event.link or "")
+
+
+async def test_selector_covers_every_matching_policy_with_prefixed_series() -> None:
+    objects = FakeObjects(
+        world(MaintenancePolicy=[policy("chatapp", {"team": "chat"}), policy("other", {"team": "chat"})])
+    )
+    result = await run({"selector": {"matchLabels": {"team": "chat"}}}, objects=objects)
+    assert result.status is not None
+    assert result.status.policies == ["chatapp", "other"]
+    assert ("MaintenancePolicy", {"team": "chat"}) in objects.calls
+    assert {h.dimension for h in result.status.health} == {"chatapp/overall", "other/overall"}
+    assert sum(a.total for a in result.status.remediations) == 3
+
+
+async def test_no_matching_policy_is_a_partial_report() -> None:
+    result = await run({"policyRef": {"name": "missing"}})
+    assert result.status is not None and result.status.phase is api.ReportPhase.PARTIAL
+    assert "No policy matched" in result.status.message
+
+
+async def test_empty_score_history_is_partial_and_says_so() -> None:
+    result = await run({"policyRef": {"name": "chatapp"}}, scores=FakeScores({}))
+    assert result.status is not None and result.status.phase is api.ReportPhase.PARTIAL
+    assert result.status.gaps == ["No score history for chatapp: Prometheus has no scores in the period."]
+
+
+@pytest.mark.parametrize("answer", [None, TimeoutError("slow")])
+async def test_missing_score_history_is_partial_not_failed(answer: Exception | None) -> None:
+    result = await run({"policyRef": {"name": "chatapp"}}, scores=FakeScores(answer))
+    assert result.status is not None and result.status.phase is api.ReportPhase.PARTIAL
+    assert "No score history for chatapp" in result.status.message
+    assert result.status.remediations  # the rest is still reported
+
+
+async def test_unreachable_api_fails_with_a_retry() -> None:
+    result = await run({"policyRef": {"name": "chatapp"}}, objects=FakeObjects({}, fail=True))
+    assert result.status is not None and result.status.phase is api.ReportPhase.FAILED
+    assert result.status.message == "could not list objects: ConnectionRefusedError"
+    assert result.next_check == NOW + reconciler.RETRY_AFTER
+    assert reconciler.due(
+        api.MaintenanceReportSpec(policy_ref=api.LocalObjectReference(name="chatapp")),
+        result.status,
+        generation=1,
+        now=NOW + reconciler.RETRY_AFTER,
+    )
+
+
+async def test_invalid_objects_are_left_out_and_counted() -> None:
+    broken = remediation("broken")
+    broken["spec"]["plan"]["confidence"] = 99
+    result = await run(
+        {"policyRef": {"name": "chatapp"}},
+        objects=FakeObjects(world(Remediation=[broken, remediation("r1")])),
+    )
+    assert result.status is not None and result.status.phase is api.ReportPhase.PARTIAL
+    assert "1 Remediation(s) could not be read" in result.status.message
+    assert result.status.remediations[0].total == 1
+
+
+ONCE = api.MaintenanceReportSpec(policy_ref=api.LocalObjectReference(name="chatapp"))
+WEEKLY = ONCE.model_copy(update={"schedule": api.ReportSchedule.WEEKLY})
+MADE = api.MaintenanceReportStatus(
+    phase=api.ReportPhase.READY, observed_generation=1, generated_at="2030-01-01T00:00:00Z"
+)
+
+
+@pytest.mark.parametrize(
+    ("spec", "status", "generation", "now", "expected"),
+    [
+        (ONCE, api.MaintenanceReportStatus(), 1, NOW, True),
+        (ONCE, MADE, 1, NOW, False),
+        (ONCE, MADE, 2, NOW, True),  # spec changed
+        (
+            WEEKLY,
+            MADE.model_copy(update={"next_run_at": "2030-01-08T00:00:00Z"}),
+            1,
+            NOW - timedelta(seconds=1),
+            False,
+        ),
+        (WEEKLY, MADE.model_copy(update={"next_run_at": "2030-01-08T00:00:00Z"}), 1, NOW, True),
+    ],
+)
+def test_due(
+    spec: api.MaintenanceReportSpec,
+    status: api.MaintenanceReportStatus,
+    generation: int,
+    now: datetime,
+    expected: bool,
+) -> None:
+    assert reconciler.due(spec, status, generation=generation, now=now) is expected
+
+
+async def test_nothing_to_do_reports_when_to_look_again() -> None:
+    status = MADE.model_copy(update={"next_run_at": "2030-01-09T00:00:00Z"})
+    objects = FakeObjects(world())
+    result = await run(
+        {"policyRef": {"name": "chatapp"}, "schedule": "Daily"}, status=status, objects=objects
+    )
+    assert result.status is None and result.next_check == NOW + timedelta(days=1)
+    assert objects.calls == []
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        (api.ReportSchedule.ONCE, None),
+        (api.ReportSchedule.DAILY, NOW + timedelta(days=1)),
+        (api.ReportSchedule.WEEKLY, NOW + timedelta(days=7)),
+    ],
+)
+def test_next_run(schedule: api.ReportSchedule, expected: datetime | None) -> None:
+    assert reconciler.next_run(schedule, now=NOW) == expected
