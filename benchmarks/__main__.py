@@ -10,6 +10,7 @@ for module in (
     "benchmarks.analyses",
     "benchmarks.operator_rss",
     "benchmarks.image_size",
+    "benchmarks.alert_latency",
 ):
     print(f"=== {module}", flush=True)
     runpy.run_module(module, run_name="__main__")

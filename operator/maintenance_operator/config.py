@@ -60,6 +60,12 @@ class OperatorConfig(BaseModel):
     )
     peering: str | None = Field(default=None, description="kopf peering name for standby replicas.")
     priority: int = Field(default=0, description="kopf peering priority; standbys need distinct values.")
+    policy_alert_rules: bool = Field(
+        default=False, description="Render a PrometheusRule from each policy's indicators."
+    )
+    policy_alert_rule_labels: str = Field(
+        default="", description="k=v,k2=v2 labels on those PrometheusRules (the Prometheus ruleSelector)."
+    )
     notify_format: Literal["slack", "generic"] = Field(
         default="slack", description="Webhook payload: slack (incoming-webhook message) or generic JSON."
     )

@@ -86,6 +86,13 @@ HANDLER_ERRORS = Counter(
     registry=REGISTRY,
 )
 
+ALERTS_RECEIVED = Counter(
+    "maintenance_operator_alerts_received_total",
+    "Alertmanager notifications and the policies they matched, by outcome (Created, InFlight, Duplicate, "
+    "Unmatched, Unauthorized, Invalid, NotReady, Error).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 _SLA_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800)
 RESPONSE_SECONDS = Histogram(
     "maintenance_operator_response_seconds",

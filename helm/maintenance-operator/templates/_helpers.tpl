@@ -116,6 +116,12 @@ app.kubernetes.io/part-of: maintenance-operator
   resourceNames: {{ toJson . }}
   verbs: ["get"]
 {{- end }}
+{{- if .Values.prometheusRule.fromPolicies }}
+# One PrometheusRule per policy, rendered from its indicators (server-side apply).
+- apiGroups: ["monitoring.coreos.com"]
+  resources: ["prometheusrules"]
+  verbs: ["get", "create", "patch"]
+{{- end }}
 {{- if and (include "mo.peering" .) .Values.watchNamespaces }}
 - apiGroups: ["kopf.dev"]
   resources: ["kopfpeerings"]
@@ -129,5 +135,13 @@ app.kubernetes.io/part-of: maintenance-operator
 {{- .Values.approvalKey.existingSecret }}
 {{- else }}
 {{- printf "%s-approval-key" (include "mo.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "mo.alertReceiverSecretName" -}}
+{{- if .Values.alertReceiver.existingSecret }}
+{{- .Values.alertReceiver.existingSecret }}
+{{- else }}
+{{- printf "%s-alert-receiver" (include "mo.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 {{- end }}

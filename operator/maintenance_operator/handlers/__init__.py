@@ -1,5 +1,14 @@
 """kopf handlers; importing this package registers them."""
 
-from maintenance_operator.handlers import analyses, assessment, policy, probes, remediation, report, webhooks
+from maintenance_operator.handlers import (
+    alert_rules,
+    analyses,
+    assessment,
+    policy,
+    probes,
+    remediation,
+    report,
+    webhooks,
+)
 
-__all__ = ["analyses", "assessment", "policy", "probes", "remediation", "report", "webhooks"]
+__all__ = ["alert_rules", "analyses", "assessment", "policy", "probes", "remediation", "report", "webhooks"]

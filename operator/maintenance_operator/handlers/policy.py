@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -89,22 +90,13 @@ async def schedule_assessments(
         now=now,
     )
     if due is not None:
-        _, created = await runtime.resources.create(
-            "HealthAssessment",
-            namespace,
-            {
-                "metadata": {
-                    "name": due.name,
-                    "namespace": namespace,
-                    "labels": {
-                        crs.POLICY_LABEL: name,
-                        crs.TARGET_LABEL: policy.target_ref.name,
-                        crs.ANALYSIS_LABEL: due.analysis.value,
-                    },
-                    "ownerReferences": [crs.owner_reference(body)],
-                },
-                "spec": {"policyRef": {"name": name}, "trigger": "Scheduled", "analysis": due.analysis.value},
-            },
+        created = await create_assessment(
+            runtime.resources,
+            policy=body,
+            target=policy.target_ref.name,
+            name=due.name,
+            analysis=due.analysis,
+            trigger=api.Trigger.SCHEDULED,
         )
         stamp = common.iso(now)
         patch.status["lastHealthCheckTime"] = stamp
@@ -115,6 +107,37 @@ async def schedule_assessments(
     await _prune(runtime.resources, namespace=namespace, policy=name, limit=policy.history_limit)
     if due is not None:  # once per assessment is often enough for a retention counted in hours
         await _prune_remediations(runtime.resources, namespace=namespace, policy=name, spec=policy, now=now)
+
+
+async def create_assessment(
+    resources: crs.CustomResources,
+    *,
+    policy: Mapping[str, Any],
+    target: str,
+    name: str,
+    analysis: api.AnalysisKind,
+    trigger: api.Trigger,
+    annotations: dict[str, str] | None = None,
+) -> bool:
+    """Create one HealthAssessment of `policy`, labelled and owned like every other; False when the name
+    was already taken (creation is idempotent)."""
+    namespace = policy["metadata"]["namespace"]
+    policy_name = policy["metadata"]["name"]
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "labels": {
+            crs.POLICY_LABEL: policy_name,
+            crs.TARGET_LABEL: target,
+            crs.ANALYSIS_LABEL: analysis.value,
+        },
+        "ownerReferences": [crs.owner_reference(policy, kind="MaintenancePolicy")],
+    }
+    if annotations:
+        metadata["annotations"] = annotations
+    spec = {"policyRef": {"name": policy_name}, "trigger": trigger.value, "analysis": analysis.value}
+    _, created = await resources.create("HealthAssessment", namespace, {"metadata": metadata, "spec": spec})
+    return created
 
 
 async def _prune(resources: crs.CustomResources, *, namespace: str, policy: str, limit: int) -> None:

@@ -22,7 +22,7 @@ _metrics_started: set[int] = set()
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     config = OperatorConfig.from_env()
     apply_kopf_settings(settings, config)
-    webhooks.configure_admission(settings, config)
+    webhooks.configure_admission(settings, config, memo)
     api_client = crs.new_api_client()
     runtime = Runtime(config=config, api_client=api_client, resources=crs.CustomResources(api_client))
     key = os.environ.get("MAINTENANCE_OPERATOR_APPROVAL_KEY")

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
 from maintenance_operator.domain import attestation
+from maintenance_operator.handlers import alerts
 from maintenance_operator.runtime import from_memo
 
 log = logging.getLogger(__name__)
@@ -31,18 +32,32 @@ _DECIDABLE = {
 }
 
 
-def configure_admission(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
+def configure_admission(
+    settings: kopf.OperatorSettings, config: OperatorConfig, memo: kopf.Memo | None = None
+) -> None:
     """`local`: a self-signed server on loopback whose webhook configurations kopf manages (tests, demo);
-    `server`: in-cluster with the chart's certificate and configurations; `none`: no admission."""
+    `server`: in-cluster with the chart's certificate and configurations; `none`: no admission.
+    The same server receives Alertmanager notifications (handlers/alerts.py)."""
+    memo = memo if memo is not None else kopf.Memo()
+    token = alerts.token_from_env()
     if config.webhook_mode == "local":
         port = config.webhook_port or 9443
         cert, key = self_signed_certificate("127.0.0.1")
-        settings.admission.server = kopf.WebhookServer(
-            addr="127.0.0.1", host="127.0.0.1", port=port, certfile=cert, pkeyfile=key, cafile=cert
+        settings.admission.server = alerts.AlertReceivingServer(
+            memo=memo,
+            token=token,
+            addr="127.0.0.1",
+            host="127.0.0.1",
+            port=port,
+            certfile=cert,
+            pkeyfile=key,
+            cafile=cert,
         )
         settings.admission.managed = MANAGED_NAME
     elif config.webhook_mode == "server":
-        settings.admission.server = kopf.WebhookServer(
+        settings.admission.server = alerts.AlertReceivingServer(
+            memo=memo,
+            token=token,
             addr="0.0.0.0",
             host=config.webhook_host,  # the Service name the chart's webhook configurations point at
             port=config.webhook_port or 9443,

@@ -119,7 +119,10 @@ def test_full_objects(full: Manifest) -> None:
         "Role",
         "RoleBinding",
     }
-    assert "Secret" not in kinds, "cert-manager owns the webhook Secret, approvalKey.existingSecret the key"
+    secrets = [d["metadata"]["name"] for d in of_kind(full, "Secret")]
+    assert secrets == ["mo-maintenance-operator-alert-receiver"], (
+        "cert-manager owns the webhook Secret, approvalKey.existingSecret the key"
+    )
     assert one(full, "ConfigMap")["metadata"]["namespace"] == "monitoring"
 
 
@@ -269,8 +272,10 @@ def test_default_deployment(default: Manifest) -> None:
 def test_env_names_are_operator_settings(full: Manifest) -> None:
     """Every MAINTENANCE_OPERATOR_* variable the chart sets is read by OperatorConfig, bar the known gaps."""
     from maintenance_operator.config import ENV_PREFIX, OperatorConfig
+    from maintenance_operator.handlers import alerts
 
     known = {ENV_PREFIX + name.upper() for name in OperatorConfig.model_fields}
+    known.add(alerts.TOKEN_ENV)  # a secret: read by the receiver, never part of the settings object
     # Settings the chart passes ahead of the operator reading them (see docs/install.md, "Open items").
     pending = {
         "MAINTENANCE_OPERATOR_DEFAULT_DAILY_TOKEN_BUDGET",
@@ -608,3 +613,46 @@ def test_notification_webhook_from_an_existing_secret() -> None:
 )
 def test_notification_values_are_checked(override: str) -> None:
     assert helm("template", "mo", str(CHART), "--set", override, check=False).returncode != 0
+
+
+def test_alert_receiver_token_comes_from_a_kept_secret(full: Manifest, default: Manifest) -> None:
+    secret = one(full, "Secret", "mo-maintenance-operator-alert-receiver")
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    assert len(token) == 48 and token.isalnum()
+    for deployment in of_kind(full, "Deployment"):
+        assert _env(deployment)["MAINTENANCE_OPERATOR_ALERTS_TOKEN"] == {
+            "secretKeyRef": {"name": "mo-maintenance-operator-alert-receiver", "key": "token"}
+        }
+    assert not [s for s in of_kind(default, "Secret") if s["metadata"]["name"].endswith("alert-receiver")]
+    assert "MAINTENANCE_OPERATOR_ALERTS_TOKEN" not in _env(one(default, "Deployment"))
+
+
+def test_alert_receiver_with_an_existing_secret_creates_none() -> None:
+    docs = render(
+        "--set",
+        "alertReceiver.enabled=true",
+        "--set",
+        "alertReceiver.existingSecret=am-token",
+        "--set",
+        "alertReceiver.existingSecretKey=bearer",
+    )
+    assert not [s for s in of_kind(docs, "Secret") if s["metadata"]["name"].endswith("alert-receiver")]
+    assert _env(one(docs, "Deployment"))["MAINTENANCE_OPERATOR_ALERTS_TOKEN"] == {
+        "secretKeyRef": {"name": "am-token", "key": "bearer"}
+    }
+    # without the webhook server there is nothing to receive on
+    off = render("--set", "alertReceiver.enabled=true", "--set", "webhook.enabled=false")
+    assert "MAINTENANCE_OPERATOR_ALERTS_TOKEN" not in _env(one(off, "Deployment"))
+
+
+def test_rules_from_policies_need_only_get_create_patch_of_prometheusrules(
+    full: Manifest, default: Manifest
+) -> None:
+    granted = [r for _, r in operator_rules(full) if "prometheusrules" in r.get("resources", [])]
+    assert granted and all(r["verbs"] == ["get", "create", "patch"] for r in granted)
+    assert not [r for _, r in operator_rules(default) if "prometheusrules" in r.get("resources", [])]
+    env = _env(one(full, "Deployment", "mo-maintenance-operator"))
+    assert env["MAINTENANCE_OPERATOR_POLICY_ALERT_RULES"] == "true"
+    assert env["MAINTENANCE_OPERATOR_POLICY_ALERT_RULE_LABELS"] == "release=kube-prometheus-stack"
+    assert "MAINTENANCE_OPERATOR_POLICY_ALERT_RULES" not in _env(one(default, "Deployment"))

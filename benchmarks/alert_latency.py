@@ -1,0 +1,279 @@
+"""Fault visible in Prometheus → HealthAssessment started: through Alertmanager and the receiver, and by the
+schedule alone.
+
+A real Prometheus scrapes the Chat App simulator and evaluates the rules rendered from the sample policy's
+indicators (domain/alerts.py), a real Alertmanager routes them to the operator's receiver over HTTPS with
+the bearer token, and the operator runs as a process against the local cluster. For each trial a bad
+release of the running image is injected; "visible" is the first instant the error-ratio query is past its
+warning threshold in that Prometheus, "started" the first instant a new HealthAssessment exists. Without
+the receiver the same is measured with `schedule.healthCheck` = SCHEDULE (the default is 5m: its median
+would be 150 s).
+
+Run: ``PYTHONPATH=operator .venv/bin/python -m benchmarks.alert_latency`` (installs Alertmanager with
+apt-get when missing). Writes benchmarks/results/alert_latency.json.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from benchmarks import operator_rss
+from maintenance_operator import assessor
+from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import alerts as matching
+from maintenance_operator.handlers import alerts
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "hack"))
+import chatapp_stack as stack_lib  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "alert_latency.json"
+NAMESPACE = "bench-alerts"
+TOKEN = "bench-alert-token-not-secret"
+TRIALS = 5
+SCHEDULE = "30s"
+INDICATOR = "error-ratio"
+
+
+def _free_port() -> int:
+    return int(stack_lib._free_port())
+
+
+def _binary(*names: str, package: str) -> str:
+    for name in names:
+        if found := shutil.which(name):
+            return found
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", package], check=False, capture_output=True, timeout=600
+    )
+    for name in names:
+        if found := shutil.which(name):
+            return found
+    raise RuntimeError(f"none of {names} on PATH and apt-get could not install {package}")
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready within {timeout}s")
+
+
+@contextmanager
+def _process(args: list[str], *, ready: str, log: Path) -> Iterator[None]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            _wait_http(ready)
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _policy(namespace: str, health_check: str) -> dict[str, Any]:
+    return stack_lib.demo_policy(
+        namespace, schedule={"healthCheck": health_check, "performanceAnalysis": "1h"}
+    )
+
+
+def _rule_file(directory: Path, policy: dict[str, Any]) -> tuple[Path, str]:
+    spec = api.MaintenancePolicySpec.model_validate(policy["spec"])
+    namespace, name = policy["metadata"]["namespace"], policy["metadata"]["name"]
+    pairs = [
+        (i, assessor.substitute(i.query, namespace=namespace, deployment=spec.target_ref.name))
+        for i in spec.indicators
+    ]
+    path = directory / "rules.json"
+    path.write_text(json.dumps(matching.indicator_rules(policy=name, namespace=namespace, indicators=pairs)))
+    error_ratio = next(q for i, q in pairs if i.name == INDICATOR)
+    warning = next(i.warning for i in spec.indicators if i.name == INDICATOR)
+    return path, f"({error_ratio}) > {warning}"
+
+
+def _visible(prometheus: str, breach: str) -> bool:
+    url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": breach})
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return bool(json.load(response)["data"]["result"])
+
+
+def _names(api_client: Any, namespace: str) -> set[str]:
+    return {a["metadata"]["name"] for a in stack_lib.items(api_client, "healthassessments", namespace)}
+
+
+def _settled(api_client: Any, namespace: str) -> bool:
+    return all(
+        (a.get("status") or {}).get("phase") in {"Completed", "Inconclusive", "Failed"}
+        for a in stack_lib.items(api_client, "healthassessments", namespace)
+    )
+
+
+def _trial(stack: stack_lib.Stack, *, prometheus: str, breach: str, namespace: str, receiver: bool) -> float:
+    """Seconds from the breach being visible in Prometheus to a new HealthAssessment existing."""
+    api_client = stack.api()
+    stack_lib.clear_faults(stack)
+    stack_lib.wait_for(lambda: not _visible(prometheus, breach), timeout=180, what="the fault to clear")
+    stack_lib.wait_for(lambda: _settled(api_client, namespace), timeout=120, what="assessments to settle")
+    time.sleep(2)
+    if receiver:
+        # one alert-triggered assessment per policy per cooldown slot: each trial starts in a fresh slot
+        time.sleep(matching.COOLDOWN_SECONDS - time.time() % matching.COOLDOWN_SECONDS + 1)
+    before = _names(api_client, namespace)
+    # a bad release of the image already running: errors start at once, no rollout to wait for
+    image = stack_lib.deployment(api_client, namespace)["spec"]["template"]["spec"]["containers"][0]["image"]
+    stack_lib.inject(stack, {"type": "bad_release", "namespace": namespace, "image": image})
+    stack_lib.wait_for(lambda: _visible(prometheus, breach), timeout=120, interval=0.1, what="the breach")
+    visible = time.monotonic()
+    stack_lib.wait_for(
+        lambda: _names(api_client, namespace) - before, timeout=600, interval=0.1, what="a new assessment"
+    )
+    return round(time.monotonic() - visible, 2)
+
+
+def _run(stack: stack_lib.Stack, *, receiver: bool, work: Path) -> list[float]:
+    api_client = stack.api()
+    namespace = f"{NAMESPACE}-{'receiver' if receiver else 'schedule'}"
+    stack_lib.deploy_chatapp(api_client, namespace)
+    stack_lib.wait_for(lambda: stack_lib.rolled_out(api_client, namespace), timeout=120, what="rollout")
+    policy = _policy(namespace, "1h" if receiver else SCHEDULE)
+    rules, breach = _rule_file(work, policy)
+    webhook_port, am_port, prom_port = _free_port(), _free_port(), _free_port()
+    simulator = urllib.parse.urlsplit(stack.simulator_url).netloc
+    (work / "alertmanager.yml").write_text(
+        json.dumps(
+            {
+                "route": {
+                    "receiver": "maintenance-operator",
+                    "group_by": ["namespace", matching.POLICY_LABEL],
+                    "group_wait": "0s",
+                    "group_interval": "1s",
+                    "repeat_interval": "1h",
+                },
+                "receivers": [
+                    {
+                        "name": "maintenance-operator",
+                        "webhook_configs": [
+                            {
+                                "url": f"https://127.0.0.1:{webhook_port}/{alerts.ROUTE}",
+                                "send_resolved": False,
+                                "http_config": {
+                                    "authorization": {"type": "Bearer", "credentials": TOKEN},
+                                    # the loopback receiver's certificate is self-signed per run
+                                    "tls_config": {"insecure_skip_verify": True},
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    )
+    (work / "prometheus.yml").write_text(
+        json.dumps(
+            {
+                "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+                "rule_files": [str(rules)],
+                "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+                "scrape_configs": [
+                    {
+                        "job_name": "chatapp",
+                        "honor_labels": True,
+                        "static_configs": [{"targets": [simulator]}],
+                    }
+                ],
+            }
+        )
+    )
+    alertmanager = _binary("alertmanager", "prometheus-alertmanager", package="prometheus-alertmanager")
+    prometheus_bin = _binary("prometheus", package="prometheus")
+    prometheus = f"http://127.0.0.1:{prom_port}"
+    env = {"MAINTENANCE_OPERATOR_WEBHOOK_PORT": str(webhook_port), "MAINTENANCE_OPERATOR_METRICS_PORT": "0"}
+    if receiver:
+        env[alerts.TOKEN_ENV] = TOKEN
+    operator = stack_lib.OperatorProcess(
+        stack, namespaces=[namespace], log_path=work / "operator.log", extra_env=env
+    )
+    with (
+        _process(
+            [
+                alertmanager,
+                f"--config.file={work / 'alertmanager.yml'}",
+                f"--storage.path={work / 'am'}",
+                f"--web.listen-address=127.0.0.1:{am_port}",
+                "--cluster.listen-address=",
+            ],
+            ready=f"http://127.0.0.1:{am_port}/-/ready",
+            log=work / "alertmanager.log",
+        ),
+        _process(
+            [
+                prometheus_bin,
+                f"--config.file={work / 'prometheus.yml'}",
+                f"--storage.tsdb.path={work / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+                "--log.level=warn",
+            ],
+            ready=f"{prometheus}/-/ready",
+            log=work / "prometheus.log",
+        ),
+    ):
+        operator.start()
+        try:
+            stack_lib.create(api_client, "maintenancepolicies", namespace, policy)
+            return [
+                _trial(stack, prometheus=prometheus, breach=breach, namespace=namespace, receiver=receiver)
+                for _ in range(TRIALS)
+            ]
+        finally:
+            operator.stop()
+            stack_lib.clear_faults(stack)
+            stack_lib.delete_namespace(api_client, namespace)
+
+
+def main() -> None:
+    stack = operator_rss.cluster()
+    stack.kubectl("apply", "-f", str(ROOT / "crds"))
+    work = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
+    (work / "receiver").mkdir()
+    (work / "schedule").mkdir()
+    with_receiver = _run(stack, receiver=True, work=work / "receiver")
+    by_schedule = _run(stack, receiver=False, work=work / "schedule")
+    results = {
+        "what": "seconds from a breach visible in Prometheus to a new HealthAssessment",
+        "trials": TRIALS,
+        "receiver_seconds": with_receiver,
+        "receiver_median_s": statistics.median(with_receiver),
+        f"schedule_{SCHEDULE}_seconds": by_schedule,
+        f"schedule_{SCHEDULE}_median_s": statistics.median(by_schedule),
+        "schedule_ratio": round(
+            statistics.median(by_schedule) / max(statistics.median(with_receiver), 0.01), 1
+        ),
+        "logs": str(work),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
