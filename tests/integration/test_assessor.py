@@ -10,9 +10,9 @@ import pytest
 import yaml
 from tests.fixtures.prometheus import MetricsExporter, PrometheusProcess
 
-from maintenance_operator import assessor
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.reconcilers import assess as assessor
 
 pytestmark = pytest.mark.integration
 SAMPLE = Path(__file__).resolve().parents[2] / "crds" / "samples" / "chatapp-policy.yaml"

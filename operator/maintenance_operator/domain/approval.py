@@ -38,6 +38,7 @@ from maintenance_operator.api.v1alpha1 import (
     parse_duration,
 )
 from maintenance_operator.domain import risk as risk_rules
+from maintenance_operator.domain import timestamps
 
 AUTO_APPROVER = "policy:autoApprove"
 WINDOW_APPROVER = "policy:maintenanceWindow"
@@ -142,7 +143,7 @@ def decide(
             message="inside a maintenance window and within the autoApprove risk limits",
         )
     opens = next_window_start(windows, now)
-    when = opens.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if opens else "never"
+    when = timestamps.rfc3339(opens) if opens else "never"
     return Decision(
         phase=RemediationPhase.SCHEDULED,
         reason="WaitingForMaintenanceWindow",

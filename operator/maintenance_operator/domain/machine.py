@@ -6,7 +6,7 @@ Pure: callers pass the current phase and the time; nothing here reads a clock or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from maintenance_operator.api.v1alpha1 import (
     TERMINAL_PHASES,
@@ -14,6 +14,7 @@ from maintenance_operator.api.v1alpha1 import (
     ConditionStatus,
     RemediationPhase,
 )
+from maintenance_operator.domain import timestamps
 
 P = RemediationPhase
 
@@ -99,17 +100,11 @@ def on_terminate(current: RemediationPhase | None, *, changed: bool) -> Remediat
     return P.TERMINATED
 
 
-def rfc3339(moment: datetime) -> str:
-    """RFC 3339 in UTC with second precision, as metav1.Time serialises."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: pass a timezone-aware time")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: str) -> datetime:
-    """An RFC 3339 timestamp as an aware datetime (naive values are taken as UTC)."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def condition_status(value: bool | None) -> ConditionStatus:
+    """True, False or Unknown (None) as a condition status."""
+    if value is None:
+        return ConditionStatus.UNKNOWN
+    return ConditionStatus.TRUE if value else ConditionStatus.FALSE
 
 
 def condition(
@@ -129,7 +124,7 @@ def condition(
         status=status,
         reason=reason,
         message=message[:4096],
-        last_transition_time=previous.last_transition_time if keep and previous else rfc3339(now),
+        last_transition_time=previous.last_transition_time if keep and previous else timestamps.rfc3339(now),
         observed_generation=observed_generation,
     )
 

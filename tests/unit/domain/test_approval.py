@@ -15,7 +15,7 @@ from maintenance_operator.api.v1alpha1 import (
     Weekday,
 )
 from maintenance_operator.domain import approval
-from tests.unit.domain.remediation_cases import NO_ACTION, RESTART, escalate, issue, plan
+from tests.fixtures.remediation_cases import NO_ACTION, RESTART, escalate, issue, plan
 
 P = RemediationPhase
 LOW = Risk(score=2.5, level=RiskLevel.LOW)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -103,17 +103,6 @@ def test_on_terminate(
     assert machine.on_terminate(current, changed=changed) == expected
     if expected is not None:
         assert machine.can_transition(current, expected)
-
-
-def test_rfc3339_and_parse_time() -> None:
-    assert machine.rfc3339(datetime(2030, 1, 1, 13, 0, 5, 999, tzinfo=timezone(timedelta(hours=1)))) == (
-        "2030-01-01T12:00:05Z"
-    )
-    with pytest.raises(ValueError, match="naive"):
-        machine.rfc3339(datetime(2030, 1, 1))
-    assert machine.parse_time("2030-01-01T12:00:00Z") == NOW
-    assert machine.parse_time("2030-01-01T12:00:00") == NOW
-    assert machine.parse_time("2030-01-01T13:00:00+01:00") == NOW
 
 
 def test_condition_keeps_transition_time_while_status_is_unchanged() -> None:

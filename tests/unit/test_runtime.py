@@ -6,7 +6,6 @@ from typing import Any, cast
 
 import pytest
 
-from maintenance_operator import connections
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
 from maintenance_operator.runtime import Runtime
@@ -34,7 +33,7 @@ def _runtime(**config: Any) -> Runtime:
 )
 async def test_policy_settings_else_the_operators(spec: api.PrometheusSpec, url: str, seconds: float) -> None:
     runtime = _runtime(prometheus_url="http://operator-default:9090", prometheus_timeout_seconds=4.0)
-    querier = await connections.querier_for(runtime, namespace="shop", spec=spec)
+    querier = await runtime.querier(namespace="shop", spec=spec)
     try:
         assert querier.url.rstrip("/") == url
         assert querier.timeout == seconds

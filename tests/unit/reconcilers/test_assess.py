@@ -1,4 +1,4 @@
-"""Orchestration of one assessment (assessor.py) against an in-memory PrometheusQuerier."""
+"""Orchestration of one assessment (reconcilers/assess.py) against an in-memory PrometheusQuerier."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from maintenance_operator import assessor
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import promql
+from maintenance_operator.reconcilers import assess as assessor
+from maintenance_operator.reconcilers import measure
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 D = api.Dimension
@@ -331,7 +333,7 @@ async def test_queries_are_bounded() -> None:
 async def test_measure_returns_measurement_and_query() -> None:
     indicator = api.Indicator.model_validate(ind("errors", "core", warning=0.01, critical=0.05))
     fake = FakePrometheus({"errors": [0.07]})
-    m, query = await assessor.measure(indicator, namespace="ns", deployment="web", prometheus=fake, now=NOW)
+    m, query = await measure.measure(indicator, namespace="ns", deployment="web", prometheus=fake, now=NOW)
     assert query == 'errors{namespace="ns",deployment="web"}'
     assert m.phase is api.MeasurementPhase.FAILED and m.value == 0.07 and m.at == "2025-01-01T12:00:00Z"
 
@@ -342,17 +344,17 @@ async def test_measure_returns_measurement_and_query() -> None:
 )
 def test_substitute_rejects_unsafe_values(namespace: str, deployment: str) -> None:
     with pytest.raises(ValueError, match="not a DNS label"):
-        assessor.substitute("q", namespace=namespace, deployment=deployment)
+        promql.substitute("q", namespace=namespace, deployment=deployment)
 
 
 def test_substitute_whole_variable_names_only() -> None:
     q = 'x{namespace="$namespace",d="$deployment",o="$namespaces"}'
-    assert assessor.substitute(q, namespace="n", deployment="d") == 'x{namespace="n",d="d",o="$namespaces"}'
+    assert promql.substitute(q, namespace="n", deployment="d") == 'x{namespace="n",d="d",o="$namespaces"}'
 
 
 def test_subquery_step() -> None:
-    assert assessor.subquery_step("30m") == "30s"
-    assert assessor.subquery_step("10s") == "1s"
+    assert promql.subquery_step("30m") == "30s"
+    assert promql.subquery_step("10s") == "1s"
 
 
 async def test_states_carry_over_only_current_indicators() -> None:
