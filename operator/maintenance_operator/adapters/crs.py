@@ -116,8 +116,20 @@ class CustomResources:
                 raise
 
     @errors.boundary
-    async def patch_status(self, kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
-        """Merge-patch the status subresource."""
+    async def patch_status(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        *,
+        resource_version: str | None = None,
+    ) -> None:
+        """Merge-patch the status subresource; with ``resource_version`` only if nobody wrote since (else
+        errors.Conflict)."""
+        body: dict[str, Any] = {"status": status}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
         await _call(
             self._objects.patch_namespaced_custom_object_status,
             v1alpha1.GROUP,
@@ -125,7 +137,7 @@ class CustomResources:
             namespace,
             PLURALS[kind],
             name,
-            {"status": status},
+            body,
         )
 
     @errors.boundary

@@ -38,7 +38,14 @@ class ApiError(AdapterError):
 
     @classmethod
     def of(cls, exc: ApiException) -> ApiError:
-        return cls(exc.status, str(exc.reason), message_of(exc))
+        kind = Conflict if exc.status == 409 else ApiError
+        return kind(exc.status, str(exc.reason), message_of(exc))
+
+
+class Conflict(ApiError):
+    """A write's resourceVersion precondition failed: someone else wrote first; read again and retry."""
+
+    reason = "Conflict"
 
 
 def message_of(exc: ApiException) -> str:

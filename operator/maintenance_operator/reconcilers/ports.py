@@ -69,7 +69,15 @@ class ObjectStore(Protocol):
         self, kind: str, namespace: str, body: dict[str, Any]
     ) -> tuple[dict[str, Any], bool]: ...
 
-    async def patch_status(self, kind: str, namespace: str, name: str, status: dict[str, Any]) -> None: ...
+    async def patch_status(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        *,
+        resource_version: str | None = None,
+    ) -> None: ...
 
     async def read_secret(self, namespace: str, name: str, key: str) -> str | None: ...
 

@@ -34,6 +34,7 @@ from maintenance_operator.reconcilers import measure, ports
 log = logging.getLogger(__name__)
 P = api.RemediationPhase
 ROLLOUT_TIMEOUT_MARGIN = 60.0
+OUTCOME_ATTEMPTS = 5
 ACTIVE = {P.EXECUTING, P.VERIFYING, P.ROLLING_BACK, P.PAUSED}
 APPLIED = {api.StepPhase.APPLIED, api.StepPhase.ROLLED_OUT}
 DONE = {api.StepPhase.ROLLED_OUT, api.StepPhase.SKIPPED, api.StepPhase.PROPOSED_ONLY}
@@ -626,15 +627,30 @@ async def _finish(tick: Tick, *, result: api.RemediationPhase) -> None:
             at=timestamps.rfc3339(tick.now),
             remediation=tick.name,
         )
-        fresh = await tick.world.resources.get("MaintenancePolicy", tick.namespace, policy)
-        outcomes = ((fresh or {}).get("status") or {}).get("outcomes") or []
-        await tick.world.resources.patch_status(
-            "MaintenancePolicy",
-            tick.namespace,
-            policy,
-            {"outcomes": knowledge.record_outcome(outcomes, outcome)},
-        )
+        await _record(tick, policy=policy, outcome=outcome)
     await tick.world.notify(f"Remediation {tick.namespace}/{tick.name} {result.value}: {tick.status.message}")
+
+
+async def _record(tick: Tick, *, policy: str, outcome: api.Outcome) -> None:
+    """Append the outcome to the policy's knowledge base, conditional on the resourceVersion read: when
+    another Remediation finished in between, read again and retry, so no outcome is lost."""
+    for _attempt in range(OUTCOME_ATTEMPTS):
+        fresh = await tick.world.resources.get("MaintenancePolicy", tick.namespace, policy)
+        if fresh is None:
+            return
+        outcomes = (fresh.get("status") or {}).get("outcomes") or []
+        try:
+            await tick.world.resources.patch_status(
+                "MaintenancePolicy",
+                tick.namespace,
+                policy,
+                {"outcomes": knowledge.record_outcome(outcomes, outcome)},
+                resource_version=fresh["metadata"].get("resourceVersion"),
+            )
+            return
+        except errors.Conflict:
+            continue
+    log.warning("outcome of %s not recorded: the policy kept changing", tick.name)
 
 
 def _describe(plan: api.Plan) -> str:

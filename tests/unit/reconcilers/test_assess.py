@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -14,41 +13,12 @@ from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import promql
 from maintenance_operator.reconcilers import assess as assessor
 from maintenance_operator.reconcilers import measure
+from tests.fixtures import fakes
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 D = api.Dimension
-Answer = list[float] | prom.QueryError | dict[str, float]
-
-
-class FakePrometheus:
-    """Answers by the indicator metric name found in the query; trend/forecast queries by their shape."""
-
-    def __init__(self, answers: dict[str, Answer], *, delay: float = 0.0) -> None:
-        self.answers = answers
-        self.sent: list[str] = []
-        self.delay = delay
-        self.in_flight = 0
-        self.max_in_flight = 0
-
-    async def query(self, promql: str) -> prom.QueryResult:
-        self.sent.append(promql)
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        await asyncio.sleep(self.delay)
-        self.in_flight -= 1
-        kind = "trend" if " offset " in promql else "forecast" if "predict_linear" in promql else "value"
-        for key, answer in self.answers.items():
-            k, _, shape = key.partition(":")
-            if k in promql and (shape or "value") == kind:
-                if isinstance(answer, prom.QueryError):
-                    return prom.QueryResult(promql, error=answer)
-                if isinstance(answer, dict):
-                    series = tuple(prom.Series({"stat": s}, v) for s, v in answer.items())
-                    return prom.QueryResult(promql, series=series)
-                return prom.QueryResult(
-                    promql, series=tuple(prom.Series({"pod": f"p{i}"}, v) for i, v in enumerate(answer))
-                )
-        return prom.QueryResult(promql)
+FakePrometheus = fakes.FakePrometheus
+Answer = fakes.Answer
 
 
 def ind(name: str, dimension: str, **overrides: Any) -> dict[str, Any]:
