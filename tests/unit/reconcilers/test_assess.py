@@ -10,7 +10,6 @@ import pytest
 
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import promql
 from maintenance_operator.reconcilers import assess as assessor
 from maintenance_operator.reconcilers import measure
 from tests.fixtures import fakes
@@ -306,25 +305,6 @@ async def test_measure_returns_measurement_and_query() -> None:
     m, query = await measure.measure(indicator, namespace="ns", deployment="web", prometheus=fake, now=NOW)
     assert query == 'errors{namespace="ns",deployment="web"}'
     assert m.phase is api.MeasurementPhase.FAILED and m.value == 0.07 and m.at == "2025-01-01T12:00:00Z"
-
-
-@pytest.mark.parametrize(
-    ("namespace", "deployment"),
-    [('x"} or vector(1) #', "chatapp"), ("chatapp", "Bad_Name"), ("a" * 64, "chatapp")],
-)
-def test_substitute_rejects_unsafe_values(namespace: str, deployment: str) -> None:
-    with pytest.raises(ValueError, match="not a DNS label"):
-        promql.substitute("q", namespace=namespace, deployment=deployment)
-
-
-def test_substitute_whole_variable_names_only() -> None:
-    q = 'x{namespace="$namespace",d="$deployment",o="$namespaces"}'
-    assert promql.substitute(q, namespace="n", deployment="d") == 'x{namespace="n",d="d",o="$namespaces"}'
-
-
-def test_subquery_step() -> None:
-    assert promql.subquery_step("30m") == "30s"
-    assert promql.subquery_step("10s") == "1s"
 
 
 async def test_states_carry_over_only_current_indicators() -> None:
