@@ -1,4 +1,4 @@
-"""Kubernetes I/O of remediations: read the target, record pre-state, apply actions, restore, lease, events.
+"""Kubernetes I/O of remediations: read the target, record pre-state, apply actions, restore, lease.
 
 Built on the official ``kubernetes`` client; every (blocking) call runs in ``asyncio.to_thread`` and
 returns the API server's JSON as camelCase dicts (the shape of kopf bodies and of ``domain.rollout``).
@@ -263,26 +263,6 @@ class TargetDeployment:
     async def rollout_state(self) -> rollout_rules.RolloutState:
         """kubectl rollout-status verdict right now."""
         return rollout_rules.rollout_state(await self.read())
-
-    @errors.boundary
-    async def wait_rollout(
-        self, *, within_seconds: float, poll_interval: float = 1.0
-    ) -> rollout_rules.RolloutState:
-        """Poll until the rollout is done or failed (progress deadline exceeded), or ``within_seconds`` pass.
-
-        Returns the last state; when it timed out, ``done`` and ``failed`` are False and the message says so.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within_seconds
-        while True:
-            state = await self.rollout_state()
-            if state.done or state.failed:
-                return state
-            if loop.time() >= deadline:
-                return rollout_rules.RolloutState(
-                    done=False, failed=False, message=f"timed out after {within_seconds:g}s: {state.message}"
-                )
-            await asyncio.sleep(poll_interval)
 
     @errors.boundary
     async def capture_pre_state(
@@ -644,44 +624,3 @@ def _expired(lease: Mapping[str, Any], now: datetime) -> bool:
         return True
     renewed_at = timestamps.parse(str(renewed))
     return now >= renewed_at + timedelta(seconds=int(spec.get("leaseDurationSeconds") or 0))
-
-
-# ---------------------------------------------------------------- events
-
-
-async def post_event(
-    api_client: client.ApiClient,
-    *,
-    involved: Mapping[str, Any],
-    reason: str,
-    message: str,
-    type: str = "Normal",
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Create a core/v1 Event about ``involved`` (an object body or a reference with apiVersion, kind,
-    name, namespace and optionally uid). ``type`` is Normal or Warning. Returns the Event."""
-    meta = involved.get("metadata") or involved
-    namespace = str(meta.get("namespace") or "default")
-    stamp = timestamps.rfc3339(now or datetime.now(UTC))
-    body = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"generateName": f"{meta.get('name')}.", "namespace": namespace},
-        "involvedObject": {
-            "apiVersion": involved.get("apiVersion"),
-            "kind": involved.get("kind"),
-            "name": meta.get("name"),
-            "namespace": namespace,
-            **({"uid": meta["uid"]} if meta.get("uid") else {}),
-        },
-        "reason": reason,
-        "message": message[:1024],
-        "type": type,
-        "source": {"component": EVENT_COMPONENT},
-        "reportingComponent": EVENT_COMPONENT,
-        "reportingInstance": EVENT_COMPONENT,
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-    }
-    return await _raw(client.CoreV1Api(api_client).create_namespaced_event, namespace, body)

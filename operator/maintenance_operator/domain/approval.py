@@ -195,8 +195,3 @@ def next_window_start(windows: Sequence[MaintenanceWindow], now: datetime) -> da
 def approval_expires_at(created_at: datetime, expire_after: str) -> datetime:
     """When a request for approval made at ``created_at`` lapses (approval.expireAfter duration)."""
     return created_at + timedelta(seconds=parse_duration(expire_after))
-
-
-def approval_expired(created_at: datetime, expire_after: str, now: datetime) -> bool:
-    """True once ``expire_after`` (e.g. "1h") has passed since ``created_at``."""
-    return now >= approval_expires_at(created_at, expire_after)
