@@ -22,6 +22,20 @@ P = RemediationPhase
 PRE_EXECUTION = frozenset({P.PROPOSED, P.AWAITING_APPROVAL, P.SCHEDULED, P.BACKLOG, P.APPROVED})
 #: Phases in which the target may have been changed: terminating rolls back (or stops if nothing changed).
 CHANGING = frozenset({P.EXECUTING, P.VERIFYING, P.PAUSED})
+#: Phases that wait for a human decision or a maintenance window before anything runs.
+WAITING = frozenset({P.AWAITING_APPROVAL, P.SCHEDULED, P.BACKLOG})
+#: Phases a human may still approve or reject (the admission webhook accepts a decision only here).
+DECIDABLE = frozenset({P.PROPOSED, *WAITING})
+#: Phases that hold the target: executing, verifying, rolling back or paused mid-change.
+ACTIVE = frozenset({*CHANGING, P.ROLLING_BACK})
+#: Phases about to run or running: a new issue with the same change joins such a Remediation.
+ABSORBING = frozenset({P.PROPOSED, P.APPROVED, P.EXECUTING, P.VERIFYING})
+
+
+def values(phases: frozenset[RemediationPhase]) -> frozenset[str]:
+    """The phases as stored in status.phase."""
+    return frozenset(p.value for p in phases)
+
 
 TRANSITIONS: dict[RemediationPhase, frozenset[RemediationPhase]] = {
     # Succeeded straight from Proposed: a NoAction plan has nothing to execute.

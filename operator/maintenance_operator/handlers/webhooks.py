@@ -16,19 +16,13 @@ from pydantic import ValidationError
 
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
-from maintenance_operator.domain import attestation, timestamps
+from maintenance_operator.domain import attestation, machine, timestamps
 from maintenance_operator.runtime import from_memo
 
 log = logging.getLogger(__name__)
 PLURAL = "remediations"
 MANAGED_NAME = f"auto.{api.GROUP}"
-_DECIDABLE = {
-    api.RemediationPhase.PROPOSED.value,
-    api.RemediationPhase.AWAITING_APPROVAL.value,
-    api.RemediationPhase.SCHEDULED.value,
-    api.RemediationPhase.BACKLOG.value,
-    "",
-}
+_DECIDABLE = {*machine.values(machine.DECIDABLE), ""}
 
 
 def configure_admission(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:

@@ -45,13 +45,6 @@ def _summaries(
     ]
 
 
-_WAITING = {
-    api.RemediationPhase.AWAITING_APPROVAL.value,
-    api.RemediationPhase.SCHEDULED.value,
-    api.RemediationPhase.BACKLOG.value,
-}
-
-
 async def open_remediation(
     world: ports.Ports, *, namespace: str, target: str, fingerprint: str, severity: api.Severity
 ) -> str | None:
@@ -67,24 +60,13 @@ async def open_remediation(
             continue
         raw = ((item.get("spec") or {}).get("issue") or {}).get("severity")
         earlier = api.Severity(raw) if raw in {s.value for s in api.Severity} else severity
-        if phase in _WAITING and api.SEVERITY_ORDER[severity] > api.SEVERITY_ORDER[earlier]:
+        if (
+            phase in machine.values(machine.WAITING)
+            and api.SEVERITY_ORDER[severity] > api.SEVERITY_ORDER[earlier]
+        ):
             continue
         return str(item["metadata"]["name"])
     return None
-
-
-_ABSORBING = {
-    None,
-    *(
-        p.value
-        for p in (
-            api.RemediationPhase.PROPOSED,
-            api.RemediationPhase.APPROVED,
-            api.RemediationPhase.EXECUTING,
-            api.RemediationPhase.VERIFYING,
-        )
-    ),
-}
 
 
 async def open_plans(world: ports.Ports, *, namespace: str, target: str) -> dict[str, str]:
@@ -96,7 +78,7 @@ async def open_plans(world: ports.Ports, *, namespace: str, target: str) -> dict
         phase = (item.get("status") or {}).get("phase")
         # only plans that are about to run or running absorb new issues; one parked for a human or a
         # maintenance window must not swallow a more urgent issue
-        if phase not in _ABSORBING:
+        if phase is not None and phase not in machine.values(machine.ABSORBING):
             continue
         try:
             plan = api.Plan.model_validate((item.get("spec") or {}).get("plan") or {})

@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 P = api.RemediationPhase
 ROLLOUT_TIMEOUT_MARGIN = 60.0
 OUTCOME_ATTEMPTS = 5
-ACTIVE = {P.EXECUTING, P.VERIFYING, P.ROLLING_BACK, P.PAUSED}
 APPLIED = {api.StepPhase.APPLIED, api.StepPhase.ROLLED_OUT}
 DONE = {api.StepPhase.ROLLED_OUT, api.StepPhase.SKIPPED, api.StepPhase.PROPOSED_ONLY}
 
@@ -276,7 +275,7 @@ async def _history(tick: Tick) -> tuple[list[guards.ExecutionRecord], int]:
             continue
         if status.get("startedAt"):
             records.append(guards.ExecutionRecord(at=timestamps.parse(status["startedAt"]), remediation=name))
-        if status.get("phase") in {p.value for p in ACTIVE}:
+        if status.get("phase") in machine.values(machine.ACTIVE):
             active += 1
     return records, active
 

@@ -154,3 +154,11 @@ def test_set_condition_replaces_in_place_or_appends() -> None:
         [ready], type="Verified", status=ConditionStatus.UNKNOWN, reason="Pending", now=NOW
     )
     assert [c.type for c in appended] == ["Ready", "Verified"]
+
+
+def test_named_phase_sets_partition_the_open_phases() -> None:
+    assert {RemediationPhase.PROPOSED, *machine.WAITING} == machine.DECIDABLE
+    assert {*machine.CHANGING, RemediationPhase.ROLLING_BACK} == machine.ACTIVE
+    assert not machine.WAITING & machine.ACTIVE and not machine.WAITING & machine.ABSORBING
+    assert all(not machine.is_terminal(p) for p in machine.ACTIVE | machine.DECIDABLE | machine.ABSORBING)
+    assert machine.values(machine.WAITING) == {"AwaitingApproval", "Scheduled", "Backlog"}
