@@ -7,6 +7,7 @@ leave this module except inside the clients.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import tempfile
@@ -31,6 +32,8 @@ class Runtime:
     resources: crs.CustomResources
     approval_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     notifier: notify.Notifier | None = None
+    #: CA bundle file per distinct PEM: written once, reused by every querier (not one file per query).
+    ca_files: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.notifier is None:
@@ -59,16 +62,23 @@ class Runtime:
             ref = spec.ca_secret_ref
             pem = await self.resources.read_secret(namespace, ref.name, ref.key)
             if pem:
-                # requests wants a path; /tmp is the writable emptyDir of the operator Pod
-                with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as handle:
-                    handle.write(pem)
-                    ca_path = handle.name
+                ca_path = self._ca_file(pem)
         timeout = api.parse_duration(spec.timeout) if spec.timeout else self.config.prometheus_timeout_seconds
         return prom.HttpPrometheus(
             spec.url or self.config.prometheus_url,
             timeout=timeout,
             http=prom.session(bearer_token=token, ca_bundle=ca_path),
         )
+
+    def _ca_file(self, pem: str) -> str:
+        """A file holding ``pem`` (requests wants a path; /tmp is the Pod's writable emptyDir)."""
+        digest = hashlib.sha256(pem.encode()).hexdigest()
+        path = self.ca_files.get(digest)
+        if path is None or not os.path.exists(path):
+            with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as handle:
+                handle.write(pem)
+            path = self.ca_files[digest] = handle.name
+        return path
 
     async def api_key(self, *, namespace: str, spec: api.LLMSpec) -> str | None:
         """The Anthropic key from the policy's Secret, else from the operator's environment; never logged."""
