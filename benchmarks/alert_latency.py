@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import operator_rss
-from maintenance_operator import assessor
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import alerts as matching
+from maintenance_operator.domain import promql
 from maintenance_operator.handlers import alerts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +101,7 @@ def _rule_file(directory: Path, policy: dict[str, Any]) -> tuple[Path, str]:
     spec = api.MaintenancePolicySpec.model_validate(policy["spec"])
     namespace, name = policy["metadata"]["namespace"], policy["metadata"]["name"]
     pairs = [
-        (i, assessor.substitute(i.query, namespace=namespace, deployment=spec.target_ref.name))
+        (i, promql.substitute(i.query, namespace=namespace, deployment=spec.target_ref.name))
         for i in spec.indicators
     ]
     path = directory / "rules.json"

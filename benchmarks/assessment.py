@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.fixtures.chatapp_series import sample_policy, serve_chatapp, wait_for_rates
 from tests.fixtures.prometheus import MetricsExporter, running_prometheus
-from tests.integration.test_assessor import sample_policy, serve_chatapp, wait_for_rates
 
-from maintenance_operator import assessor
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import promql
+from maintenance_operator.reconcilers import assess as assessor
 
 RUNS = 20
 RESULTS = Path(__file__).resolve().parent / "results" / "assessment.json"
@@ -72,9 +73,7 @@ async def time_assessments(url: str, analysis: api.AnalysisKind) -> dict[str, An
 
 def time_adapters(url: str) -> dict[str, float]:
     spec = sample_policy(deployment="chatapp")
-    queries = [
-        assessor.substitute(i.query, namespace="chatapp", deployment="chatapp") for i in spec.indicators
-    ]
+    queries = [promql.substitute(i.query, namespace="chatapp", deployment="chatapp") for i in spec.indicators]
     out = {}
     for name, client in (
         ("requests", prom.HttpPrometheus(url, timeout=10)),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from tests.unit.domain import planning_cases as cases
+from tests.fixtures import planning_cases as cases
 
 from maintenance_operator.adapters import llm
 from maintenance_operator.api.v1alpha1 import Severity, TokenUsage

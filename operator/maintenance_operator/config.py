@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from maintenance_operator.api import v1alpha1
 from maintenance_operator.domain import notification
 
+#: The Claude model when neither the policy nor MAINTENANCE_OPERATOR_DEFAULT_MODEL names one.
+DEFAULT_MODEL = "claude-sonnet-4-6"
+
 FINALIZER = f"{v1alpha1.GROUP}/finalizer"
 FIELD_MANAGER = "maintenance-operator"
 ENV_PREFIX = "MAINTENANCE_OPERATOR_"
@@ -27,9 +30,7 @@ class OperatorConfig(BaseModel):
     anthropic_api_key_env: str = Field(
         default="ANTHROPIC_API_KEY", description="Environment variable holding the default Anthropic API key."
     )
-    default_model: str = Field(
-        default="claude-sonnet-4-6", description="Claude model when a policy names none."
-    )
+    default_model: str = Field(default=DEFAULT_MODEL, description="Claude model when a policy names none.")
     metrics_port: int = Field(default=8080, description="Port of the operator's Prometheus metrics.")
     liveness_endpoint: str = Field(default="http://0.0.0.0:8081/healthz", description="kopf liveness URL.")
     log_format: str = Field(default="json", description="json or text.")

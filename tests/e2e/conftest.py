@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.unit.deploy.test_chart import CHART, HELM
+from tests.fixtures.helm import CHART, HELM
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = "mo-rbac"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from tests.fixtures import tools
-from tests.unit.deploy.test_chart import CHART, HELM, NEEDS_HELM, REPO
+from tests.fixtures.helm import CHART, HELM, NEEDS_HELM, REPO
 
 pytestmark = [
     pytest.mark.e2e,

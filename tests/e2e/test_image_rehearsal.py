@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.unit.deploy.test_chart import NEEDS_HELM, one, render
+from tests.fixtures.helm import NEEDS_HELM, one, render
 
 from maintenance_operator.handlers import webhooks
 

@@ -54,8 +54,14 @@ def target(kube_api: Any, namespace: str) -> kube.TargetDeployment:
     return kube.TargetDeployment(kube_api, namespace=namespace, name=NAME)
 
 
-async def rolled_out(target: kube.TargetDeployment) -> dict[str, Any]:
-    state = await target.wait_rollout(within_seconds=60, poll_interval=0.25)
+async def rolled_out(target: kube.TargetDeployment, *, within_seconds: float = 60) -> dict[str, Any]:
+    """Poll rollout_state until the rollout is done (failing on a stuck rollout or after the timeout)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_seconds
+    state = await target.rollout_state()
+    while not (state.done or state.failed) and loop.time() < deadline:
+        await asyncio.sleep(0.25)
+        state = await target.rollout_state()
     assert state.done, state.message
     return await target.read()
 
@@ -223,13 +229,3 @@ async def test_lease_exclusive_until_release_or_expiry(kube_api: Any, namespace:
     assert lease is not None
     assert lease["spec"]["holderIdentity"] == "rem-a"
     assert lease["spec"]["leaseTransitions"] == 2  # rem-a -> rem-b -> rem-a
-
-
-async def test_post_event_on_object(kube_api: Any, namespace: str) -> None:
-    involved = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": namespace}}
-    event = await kube.post_event(
-        kube_api, involved=involved, reason="Executing", message="hi", type="Warning"
-    )
-    assert event["involvedObject"]["name"] == "x"
-    events = await asyncio.to_thread(client.CoreV1Api(kube_api).list_namespaced_event, namespace)
-    assert any(e.reason == "Executing" and e.type == "Warning" for e in events.items)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
-from tests.unit.deploy.test_chart import NEEDS_HELM
+from tests.fixtures.helm import NEEDS_HELM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hack"))
 import chatapp_stack as stack_lib

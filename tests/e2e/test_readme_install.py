@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.deploy.test_chart import HELM, NEEDS_HELM
+from tests.fixtures.helm import HELM, NEEDS_HELM
 
 pytestmark = [
     pytest.mark.e2e,

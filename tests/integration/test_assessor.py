@@ -3,79 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
+from tests.fixtures.chatapp_series import MIB, sample_policy, serve_chatapp, wait_for_rates
 from tests.fixtures.prometheus import MetricsExporter, PrometheusProcess
 
-from maintenance_operator import assessor
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.reconcilers import assess as assessor
 
 pytestmark = pytest.mark.integration
-SAMPLE = Path(__file__).resolve().parents[2] / "crds" / "samples" / "chatapp-policy.yaml"
-MIB = 1024 * 1024
-HISTOGRAMS = {
-    # name: (bucket bounds, cumulative fractions) giving a p95 well inside the healthy range
-    "chatapp_message_latency_seconds": ((0.1, 0.25, 0.5, 1.0), (0.5, 0.97, 0.99, 1.0)),
-    "chatapp_llm_api_latency_seconds": ((1.0, 2.5, 5.0), (0.5, 0.97, 1.0)),
-    "chatapp_terminal_render_latency_seconds": ((0.01, 0.025, 0.05), (0.5, 0.97, 1.0)),
-}
-
-
-def sample_policy(*, deployment: str, lookback: str = "20s") -> api.MaintenancePolicySpec:
-    """The sample policy targeting `deployment`, with `for: 0s` and a short forecast lookback for tests."""
-    spec: dict[str, Any] = yaml.safe_load(SAMPLE.read_text())["spec"]
-    spec["targetRef"]["name"] = deployment
-    for indicator in spec["indicators"]:
-        indicator["for"] = "0s"
-        if "forecast" in indicator:
-            indicator["forecast"]["lookback"] = lookback
-    return api.MaintenancePolicySpec.model_validate(spec)
-
-
-def serve_chatapp(
-    exporter: MetricsExporter,
-    *,
-    deployment: str,
-    error_ratio: float = 0.002,
-    memory_bytes: float = 170 * MIB,
-    memory_per_second: float = 0.0,
-) -> None:
-    """Healthy Chat App series for one pod of `deployment` in namespace chatapp (plus the given faults)."""
-    labels = {"namespace": "chatapp", "deployment": deployment, "pod": f"{deployment}-0"}
-    rps = 100.0
-
-    def counter(name: str, per_second: float) -> None:
-        exporter.set(name, 0.0, labels, per_second=per_second)
-
-    counter("chatapp_requests_total", rps)
-    counter("chatapp_request_errors_total", rps * error_ratio)
-    counter("chatapp_eventbus_messages_total", rps)
-    counter("chatapp_llm_api_requests_total", rps / 10)
-    counter("chatapp_llm_api_errors_total", rps / 10 * 0.003)
-    counter("chatapp_session_drops_total", 0.0)
-    for name in ("chatapp_plugin_failures_total", "chatapp_config_reload_failures_total"):
-        counter(name, 0.0)
-    counter("chatapp_log_write_errors_total", 0.0)
-    exporter.set("chatapp_eventbus_queue_depth", 20, labels)
-    exporter.set("chatapp_sessions_active", 1000, labels)
-    exporter.set("chatapp_memory_limit_bytes", 512 * MIB, labels)
-    exporter.set("chatapp_memory_bytes", memory_bytes, labels, per_second=memory_per_second)
-    for name, (bounds, fractions) in HISTOGRAMS.items():
-        for bound, fraction in zip(bounds, fractions, strict=True):
-            exporter.set(f"{name}_bucket", 0.0, {**labels, "le": f"{bound:g}"}, per_second=rps * fraction)
-        exporter.set(f"{name}_bucket", 0.0, {**labels, "le": "+Inf"}, per_second=rps)
-        exporter.set(f"{name}_count", 0.0, labels, per_second=rps)
-
-
-def wait_for_rates(server: PrometheusProcess, deployment: str) -> None:
-    """rate() needs two samples of every series; predict_linear needs two subquery points."""
-    server.wait_for(
-        f'count(rate(chatapp_requests_total{{deployment="{deployment}"}}[1m]) > 0)', lambda v: v == [1.0]
-    )
 
 
 async def run(

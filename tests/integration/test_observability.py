@@ -21,8 +21,8 @@ import pytest
 import yaml
 from prometheus_client import start_http_server
 from tests.fixtures import tools
+from tests.fixtures.helm import CHART, NEEDS_HELM, one, render
 from tests.fixtures.prometheus import PrometheusProcess, ensure_prometheus_binary, free_port
-from tests.unit.deploy.test_chart import CHART, NEEDS_HELM, one, render
 
 from maintenance_operator import metrics
 from maintenance_operator.api import v1alpha1 as api

@@ -11,6 +11,7 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from maintenance_operator.adapters import errors
 from maintenance_operator.api import v1alpha1
 
 POLICY_LABEL = f"{v1alpha1.GROUP}/policy"
@@ -43,6 +44,7 @@ class CustomResources:
         self._objects = client.CustomObjectsApi(api_client)
         self._core = client.CoreV1Api(api_client)
 
+    @errors.boundary
     async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """The object, or None if it does not exist."""
         try:
@@ -60,6 +62,7 @@ class CustomResources:
             raise
         return result
 
+    @errors.boundary
     async def list(
         self, kind: str, namespace: str, *, labels: dict[str, str] | None = None
     ) -> list[dict[str, Any]]:
@@ -75,6 +78,7 @@ class CustomResources:
         items: list[dict[str, Any]] = result.get("items", [])
         return items
 
+    @errors.boundary
     async def create(self, kind: str, namespace: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Create the object; (existing object, False) if the name is taken, so creation is idempotent."""
         body = {"apiVersion": v1alpha1.API_VERSION, "kind": kind, **body}
@@ -96,6 +100,7 @@ class CustomResources:
             raise RuntimeError(f"{kind} {namespace}/{body['metadata']['name']} conflicted but does not exist")
         return existing, False
 
+    @errors.boundary
     async def delete(self, kind: str, namespace: str, name: str) -> None:
         try:
             await _call(
@@ -110,8 +115,21 @@ class CustomResources:
             if exc.status != 404:
                 raise
 
-    async def patch_status(self, kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
-        """Merge-patch the status subresource."""
+    @errors.boundary
+    async def patch_status(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        *,
+        resource_version: str | None = None,
+    ) -> None:
+        """Merge-patch the status subresource; with ``resource_version`` only if nobody wrote since (else
+        errors.Conflict)."""
+        body: dict[str, Any] = {"status": status}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
         await _call(
             self._objects.patch_namespaced_custom_object_status,
             v1alpha1.GROUP,
@@ -119,9 +137,10 @@ class CustomResources:
             namespace,
             PLURALS[kind],
             name,
-            {"status": status},
+            body,
         )
 
+    @errors.boundary
     async def read_secret(self, namespace: str, name: str, key: str) -> str | None:
         """One Secret value, or None if the Secret or key is missing. Never logged."""
         try:

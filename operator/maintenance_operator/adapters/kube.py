@@ -1,4 +1,4 @@
-"""Kubernetes I/O of remediations: read the target, record pre-state, apply actions, restore, lease, events.
+"""Kubernetes I/O of remediations: read the target, record pre-state, apply actions, restore, lease.
 
 Built on the official ``kubernetes`` client; every (blocking) call runs in ``asyncio.to_thread`` and
 returns the API server's JSON as camelCase dicts (the shape of kopf bodies and of ``domain.rollout``).
@@ -27,9 +27,10 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from maintenance_operator.adapters import errors
 from maintenance_operator.api.v1alpha1 import Action, ActionType, ConfigMapState, PreState
+from maintenance_operator.domain import planning, timestamps
 from maintenance_operator.domain import rollout as rollout_rules
-from maintenance_operator.domain.machine import rfc3339
 
 FIELD_MANAGER = "maintenance-operator"
 MERGE_PATCH = "application/merge-patch+json"
@@ -38,7 +39,7 @@ LEASE_PREFIX = "maintenance-"
 EVENT_COMPONENT = "maintenance-operator"
 
 
-class KubeActionError(Exception):
+class KubeActionError(errors.AdapterError):
     """An action cannot be applied; ``reason`` is CamelCase for conditions and Events."""
 
     reason = "ActionFailed"
@@ -111,7 +112,7 @@ class _Write:
 
 def restart_marker(now: datetime) -> str:
     """A restartedAt value as ``kubectl rollout restart`` writes it (RFC 3339, seconds)."""
-    return rfc3339(now)
+    return timestamps.rfc3339(now)
 
 
 async def _raw(call: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -122,10 +123,7 @@ async def _raw(call: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str,
 
 
 def _api_message(exc: ApiException) -> str:
-    try:
-        return str(json.loads(exc.body or "{}").get("message") or exc.reason)
-    except (ValueError, AttributeError):
-        return str(exc.reason)
+    return errors.message_of(exc)
 
 
 def _template(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,10 +150,12 @@ class TargetDeployment:
 
     # ------------------------------------------------------------ reads
 
+    @errors.boundary
     async def read(self) -> dict[str, Any]:
         """The Deployment object."""
         return await _raw(self._apps.read_namespaced_deployment, self.name, self.namespace)
 
+    @errors.boundary
     async def has_hpa(self) -> bool:
         """True if an autoscaling/v2 HorizontalPodAutoscaler in the namespace targets this Deployment."""
         hpas = await _raw(self._autoscaling.list_namespaced_horizontal_pod_autoscaler, self.namespace)
@@ -166,11 +166,55 @@ class TargetDeployment:
                 return True
         return False
 
+    @errors.boundary
     async def snapshot(self, *, argo_label_tracking: bool = False) -> rollout_rules.TargetSnapshot:
         """The Deployment summarised for risk scoring and guards (includes HPA presence)."""
         deployment, hpa = await asyncio.gather(self.read(), self.has_hpa())
         return rollout_rules.snapshot(deployment, has_hpa=hpa, argo_label_tracking=argo_label_tracking)
 
+    @errors.boundary
+    async def state(self, *, now: datetime) -> planning.TargetState:
+        """The Deployment as the planner sees it: replicas, image, HPA, revisions, current revision's age."""
+        deployment = await self.read()
+        revisions = await self.revisions(deployment)
+        has_hpa = await self.has_hpa()
+        spec = deployment.get("spec") or {}
+        containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or [{}]
+        annotations = (deployment.get("metadata") or {}).get("annotations") or {}
+        current = _int(annotations.get("deployment.kubernetes.io/revision"))
+        current_created = next((r.created_at for r in revisions if current in r.numbers), None)
+        age = (now - timestamps.parse(current_created)).total_seconds() if current_created else None
+        return planning.TargetState(
+            replicas=int(spec.get("replicas", 1)),
+            available_replicas=int((deployment.get("status") or {}).get("availableReplicas") or 0),
+            paused=bool(spec.get("paused", False)),
+            has_hpa=has_hpa,
+            image=str(containers[0].get("image", "")),
+            revision=current,
+            revisions=[
+                planning.RevisionInfo(
+                    revision=r.number, image=(r.images or ("",))[0], created_at=r.created_at
+                )
+                for r in revisions
+            ],
+            current_revision_age_seconds=age,
+        )
+
+    async def config_values(self, config_map: str, keys: Sequence[str]) -> dict[str, str]:
+        """Current values of ``keys`` in the ConfigMap ({} if it cannot be read); nothing else is read."""
+        try:
+            cm = await _raw(self._core.read_namespaced_config_map, config_map, self.namespace)
+        except ApiException:
+            return {}
+        data = cm.get("data") or {}
+        return {k: str(data[k]) for k in keys if k in data}
+
+    async def progress_deadline_seconds(self) -> float:
+        """spec.progressDeadlineSeconds (the API default, 600, when unset)."""
+        deployment = await self.read()
+        return float((deployment.get("spec") or {}).get("progressDeadlineSeconds") or 600)
+
+    @errors.boundary
     async def revisions(self, deployment: Mapping[str, Any] | None = None) -> list[Revision]:
         """The Deployment's revisions (its ReplicaSets), newest first."""
         deployment = deployment or await self.read()
@@ -203,6 +247,7 @@ class TargetDeployment:
             )
         return sorted(found, key=lambda r: r.number, reverse=True)
 
+    @errors.boundary
     async def find_revision(self, number: int, deployment: Mapping[str, Any] | None = None) -> Revision:
         """Revision ``number`` (also via revision-history); raises :class:`RevisionNotFound` if gone."""
         revisions = await self.revisions(deployment)
@@ -214,29 +259,12 @@ class TargetDeployment:
             f"revision {number} of deployment {self.name} not found (ReplicaSet cleaned up?); known: {known}"
         )
 
+    @errors.boundary
     async def rollout_state(self) -> rollout_rules.RolloutState:
         """kubectl rollout-status verdict right now."""
         return rollout_rules.rollout_state(await self.read())
 
-    async def wait_rollout(
-        self, *, within_seconds: float, poll_interval: float = 1.0
-    ) -> rollout_rules.RolloutState:
-        """Poll until the rollout is done or failed (progress deadline exceeded), or ``within_seconds`` pass.
-
-        Returns the last state; when it timed out, ``done`` and ``failed`` are False and the message says so.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within_seconds
-        while True:
-            state = await self.rollout_state()
-            if state.done or state.failed:
-                return state
-            if loop.time() >= deadline:
-                return rollout_rules.RolloutState(
-                    done=False, failed=False, message=f"timed out after {within_seconds:g}s: {state.message}"
-                )
-            await asyncio.sleep(poll_interval)
-
+    @errors.boundary
     async def capture_pre_state(
         self, *, now: datetime, config_map: str | None = None, keys: Sequence[str] = ()
     ) -> PreState:
@@ -263,7 +291,7 @@ class TargetDeployment:
             restarted_at=snap.restarted_at,
             generation=snap.generation,
             config_maps=config_maps,
-            captured_at=rfc3339(now),
+            captured_at=timestamps.rfc3339(now),
         )
 
     # ------------------------------------------------------------ writes
@@ -353,6 +381,7 @@ class TargetDeployment:
             "ConfigMap", config_map, MERGE_PATCH, body, f"patch ConfigMap {config_map} keys {sorted(changes)}"
         )
 
+    @errors.boundary
     async def execute(
         self,
         action: Action,
@@ -406,6 +435,7 @@ class TargetDeployment:
         verb = "proposed (not applied)" if propose_only else "applied"
         return ApplyResult(applied=applied, message=f"{verb}: {what}", marker=result_marker, diff=diff)
 
+    @errors.boundary
     async def restore(self, pre_state: PreState) -> ApplyResult:
         """Undo: replicas (unless an HPA owns them), ConfigMap keys (keys absent before are deleted) and the
         pod template of the pre-state revision (as ``kubectl rollout undo``). Idempotent; dry-runs first.
@@ -437,6 +467,13 @@ class TargetDeployment:
             raise RestoreIncomplete("; ".join(problems))
         what = "; ".join(w.what for w in pending) or "nothing to restore: already at the pre-state"
         return ApplyResult(applied=applied, message=what, marker=str(pre_state.revision), diff=diff)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _need(marker: str | None) -> str:
@@ -474,7 +511,7 @@ class TargetLease:
         self._path = ("coordination.k8s.io", "v1", namespace, "leases")
 
     def _spec(self, now: datetime, acquired: str | None, transitions: int) -> dict[str, Any]:
-        stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # MicroTime wants 6 digits
+        stamp = timestamps.rfc3339_micro(now)
         return {
             "holderIdentity": self.holder,
             "leaseDurationSeconds": self.duration_seconds,
@@ -483,6 +520,7 @@ class TargetLease:
             "leaseTransitions": transitions,
         }
 
+    @errors.boundary
     async def read(self) -> dict[str, Any] | None:
         """The Lease, None if absent."""
         try:
@@ -492,6 +530,7 @@ class TargetLease:
                 return None
             raise
 
+    @errors.boundary
     async def current_holder(self, *, now: datetime | None = None) -> str | None:
         """Who holds the lease now (None when free or expired)."""
         lease = await self.read()
@@ -499,6 +538,7 @@ class TargetLease:
             return None
         return (lease.get("spec") or {}).get("holderIdentity") or None
 
+    @errors.boundary
     async def acquire(self, *, now: datetime | None = None) -> bool:
         """Take or renew the lease; False if another holder has it and it has not expired."""
         now = now or datetime.now(UTC)
@@ -543,12 +583,14 @@ class TargetLease:
             return False  # changed under us: someone else won
         return True
 
+    @errors.boundary
     async def renew(self, *, now: datetime | None = None) -> bool:
         """Extend our lease; False if it is not ours any more."""
         if await self.current_holder(now=now) != self.holder:
             return False
         return await self.acquire(now=now)
 
+    @errors.boundary
     async def release(self) -> bool:
         """Give the lease up if we hold it (clear holderIdentity, conditional on the resourceVersion)."""
         lease = await self.read()
@@ -580,46 +622,5 @@ def _expired(lease: Mapping[str, Any], now: datetime) -> bool:
     renewed = spec.get("renewTime") or spec.get("acquireTime")
     if not renewed:
         return True
-    renewed_at = datetime.fromisoformat(str(renewed).replace("Z", "+00:00"))
+    renewed_at = timestamps.parse(str(renewed))
     return now >= renewed_at + timedelta(seconds=int(spec.get("leaseDurationSeconds") or 0))
-
-
-# ---------------------------------------------------------------- events
-
-
-async def post_event(
-    api_client: client.ApiClient,
-    *,
-    involved: Mapping[str, Any],
-    reason: str,
-    message: str,
-    type: str = "Normal",
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Create a core/v1 Event about ``involved`` (an object body or a reference with apiVersion, kind,
-    name, namespace and optionally uid). ``type`` is Normal or Warning. Returns the Event."""
-    meta = involved.get("metadata") or involved
-    namespace = str(meta.get("namespace") or "default")
-    stamp = rfc3339(now or datetime.now(UTC))
-    body = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"generateName": f"{meta.get('name')}.", "namespace": namespace},
-        "involvedObject": {
-            "apiVersion": involved.get("apiVersion"),
-            "kind": involved.get("kind"),
-            "name": meta.get("name"),
-            "namespace": namespace,
-            **({"uid": meta["uid"]} if meta.get("uid") else {}),
-        },
-        "reason": reason,
-        "message": message[:1024],
-        "type": type,
-        "source": {"component": EVENT_COMPONENT},
-        "reportingComponent": EVENT_COMPONENT,
-        "reportingInstance": EVENT_COMPONENT,
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-    }
-    return await _raw(client.CoreV1Api(api_client).create_namespaced_event, namespace, body)

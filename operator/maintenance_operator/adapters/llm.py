@@ -31,6 +31,7 @@ from maintenance_operator.api.v1alpha1 import (
     TokenUsage,
     parse_duration,
 )
+from maintenance_operator.config import DEFAULT_MODEL
 from maintenance_operator.domain import budget, plan_validation, planning, prompt, redaction
 from maintenance_operator.domain.planning import PlanningContext
 
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "claude-sonnet-4-6"
 BUDGET_EXHAUSTED = "token budget exhausted"
 
 
@@ -65,6 +65,13 @@ class Planner(Protocol):
 
     async def plan(self, ctx: PlanningContext) -> PlanResult: ...
 
+    async def summarize(self, numbers: Mapping[str, Any]) -> tuple[str | None, TokenUsage]: ...
+
+    @property
+    def spent(self) -> budget.BudgetState | None: ...
+
+    async def aclose(self) -> None: ...
+
 
 # ---------------------------------------------------------------- offline
 
@@ -83,6 +90,18 @@ class OfflinePlanner:
 
     async def plan(self, ctx: PlanningContext) -> PlanResult:
         return self.plan_now(ctx)
+
+    async def summarize(self, numbers: Mapping[str, Any]) -> tuple[str | None, TokenUsage]:
+        """No narrative offline: the assessment keeps its computed summary."""
+        return None, TokenUsage()
+
+    @property
+    def spent(self) -> budget.BudgetState | None:
+        """Offline planning costs no tokens: nothing to persist."""
+        return None
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
 
     def plan_now(
         self,
@@ -431,6 +450,11 @@ class FallbackPlanner:
         text, usage = await self.primary.summarize(numbers)
         self.budget_state = self.budget_state.record(usage, self._now())
         return text, usage
+
+    @property
+    def spent(self) -> budget.BudgetState | None:
+        """The budget state after this planner's calls, to persist in the policy status."""
+        return self.budget_state
 
     async def aclose(self) -> None:
         await self.primary.aclose()

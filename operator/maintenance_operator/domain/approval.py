@@ -43,6 +43,7 @@ from maintenance_operator.api.v1alpha1 import (
     parse_duration,
 )
 from maintenance_operator.domain import risk as risk_rules
+from maintenance_operator.domain import timestamps
 
 AUTO_APPROVER = "policy:autoApprove"
 WINDOW_APPROVER = "policy:maintenanceWindow"
@@ -156,7 +157,7 @@ def decide(
             message="inside a maintenance window and within the autoApprove risk limits",
         )
     opens = next_window_start(windows, now)
-    when = opens.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if opens else "never"
+    when = timestamps.rfc3339(opens) if opens else "never"
     return Decision(
         phase=RemediationPhase.SCHEDULED,
         reason="WaitingForMaintenanceWindow",
@@ -208,8 +209,3 @@ def next_window_start(windows: Sequence[MaintenanceWindow], now: datetime) -> da
 def approval_expires_at(created_at: datetime, expire_after: str) -> datetime:
     """When a request for approval made at ``created_at`` lapses (approval.expireAfter duration)."""
     return created_at + timedelta(seconds=parse_duration(expire_after))
-
-
-def approval_expired(created_at: datetime, expire_after: str, now: datetime) -> bool:
-    """True once ``expire_after`` (e.g. "1h") has passed since ``created_at``."""
-    return now >= approval_expires_at(created_at, expire_after)

@@ -73,11 +73,6 @@ def with_cost(model: str, usage: TokenUsage) -> TokenUsage:
     return usage.model_copy(update={"estimated_cost_usd": estimate_cost(model, usage)})
 
 
-def approximate_tokens(text: str) -> int:
-    """ceil(len(text) / 4): the budget's pre-call estimate; errs high for JSON-heavy prompts' sake."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
 def estimate_call_tokens(*, prompt_chars: int, max_output_tokens: int) -> int:
     """Worst-case tokens of one call: the whole prompt uncached plus the full output allowance."""
     return math.ceil(prompt_chars / CHARS_PER_TOKEN) + max_output_tokens
@@ -126,9 +121,6 @@ class TokenBudget:
         if self.daily_tokens <= 0 or estimate < 0:
             return False
         return usage_today + estimate <= self.daily_tokens
-
-    def remaining(self, usage_today: int) -> int:
-        return max(0, self.daily_tokens - usage_today)
 
 
 # ---------------------------------------------------------------- one call per incident

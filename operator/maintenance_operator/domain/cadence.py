@@ -12,7 +12,7 @@ import dataclasses
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from maintenance_operator.domain.machine import rfc3339
+from maintenance_operator.domain import timestamps
 
 DAY = 86400.0
 
@@ -73,7 +73,7 @@ def decide(
 
 def iso(seconds: float) -> str:
     """Unix seconds as RFC 3339 (UTC, second precision), as status timestamps are written."""
-    return rfc3339(datetime.fromtimestamp(seconds, tz=UTC))
+    return timestamps.rfc3339(datetime.fromtimestamp(seconds, tz=UTC))
 
 
 def epoch(text: object) -> float | None:

@@ -26,7 +26,7 @@ from datetime import datetime
 
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import judgement as judging
-from maintenance_operator.domain import redaction
+from maintenance_operator.domain import redaction, timestamps
 
 MEMORY_CRITICAL_RATIO = 0.95
 FAR_BEYOND_FACTOR = 2.0
@@ -182,7 +182,7 @@ def classify(
     now: datetime,
 ) -> list[api.Issue]:
     """Issues, most severe first (observed before predicted, then by indicator name)."""
-    at = judging.rfc3339(now)
+    at = timestamps.rfc3339(now)
     issues: list[api.Issue] = []
     usable: dict[str, Observation] = {}
     for observation in observations:

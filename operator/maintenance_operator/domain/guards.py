@@ -29,7 +29,7 @@ from maintenance_operator.api.v1alpha1 import (
     Plan,
     parse_duration,
 )
-from maintenance_operator.domain.machine import parse_time
+from maintenance_operator.domain import timestamps
 from maintenance_operator.domain.rollout import TargetSnapshot
 
 PROPOSED_ONLY_ON_GITOPS = frozenset({ActionType.SCALE, ActionType.CONFIG_PATCH, ActionType.ROLLBACK})
@@ -66,7 +66,7 @@ def _pause_active(until: str | None, now: datetime) -> bool:
     if until is None:
         return True
     try:
-        return parse_time(until) > now
+        return timestamps.parse(until) > now
     except ValueError:
         return True  # an unreadable expiry keeps the pause: fail safe
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import timestamps
 
 
 class Level(StrEnum):
@@ -50,18 +51,8 @@ class Judgement:
     def measurement(self, at: datetime) -> api.Measurement:
         """The API form of this judgement at ``at``."""
         return api.Measurement(
-            phase=self.phase, value=self.value, at=rfc3339(at), message=self.message[:1024]
+            phase=self.phase, value=self.value, at=timestamps.rfc3339(at), message=self.message[:1024]
         )
-
-
-def rfc3339(at: datetime) -> str:
-    """RFC 3339 text of an aware datetime (UTC with a Z suffix)."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_rfc3339(text: str) -> datetime:
-    """Aware datetime from RFC 3339 text (Z or offset)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def badness(value: float, direction: api.Direction) -> float:
@@ -136,7 +127,7 @@ def advance_state(
     if judgement.level is None:
         return previous.model_copy(update={"consecutive_errors": 0})
     if judgement.degraded:
-        since = previous.breaching_since or rfc3339(now)
+        since = previous.breaching_since or timestamps.rfc3339(now)
         return previous.model_copy(update={"consecutive_errors": 0, "breaching_since": since})
     return previous.model_copy(
         update={
@@ -164,5 +155,5 @@ def sustained(state: api.IndicatorState, indicator: api.Indicator, now: datetime
     """True when the indicator has breached for at least its ``for`` duration (0s: any breach)."""
     if state.breaching_since is None:
         return False
-    elapsed = (now - parse_rfc3339(state.breaching_since)).total_seconds()
+    elapsed = (now - timestamps.parse(state.breaching_since)).total_seconds()
     return elapsed >= api.parse_duration(indicator.for_)

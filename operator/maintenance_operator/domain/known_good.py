@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import machine
+from maintenance_operator.domain import timestamps
 
 STABLE_SECONDS = 60.0
 
@@ -28,9 +28,11 @@ def advance(
     if not healthy or not current:
         return known_good, None
     if candidate is None or candidate.data != current or candidate.config_map != config_map:
-        fresh = api.KnownGoodConfig(config_map=config_map, data=current, recorded_at=machine.rfc3339(now))
+        fresh = api.KnownGoodConfig(config_map=config_map, data=current, recorded_at=timestamps.rfc3339(now))
         return known_good, fresh
-    if now - machine.parse_time(candidate.recorded_at) >= timedelta(seconds=STABLE_SECONDS):
-        promoted = api.KnownGoodConfig(config_map=config_map, data=current, recorded_at=machine.rfc3339(now))
+    if now - timestamps.parse(candidate.recorded_at) >= timedelta(seconds=STABLE_SECONDS):
+        promoted = api.KnownGoodConfig(
+            config_map=config_map, data=current, recorded_at=timestamps.rfc3339(now)
+        )
         return promoted, candidate
     return known_good, candidate

@@ -6,7 +6,7 @@ Pure: callers pass the current phase and the time; nothing here reads a clock or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from maintenance_operator.api.v1alpha1 import (
     TERMINAL_PHASES,
@@ -14,6 +14,7 @@ from maintenance_operator.api.v1alpha1 import (
     ConditionStatus,
     RemediationPhase,
 )
+from maintenance_operator.domain import timestamps
 
 P = RemediationPhase
 
@@ -21,6 +22,20 @@ P = RemediationPhase
 PRE_EXECUTION = frozenset({P.PROPOSED, P.AWAITING_APPROVAL, P.SCHEDULED, P.BACKLOG, P.APPROVED})
 #: Phases in which the target may have been changed: terminating rolls back (or stops if nothing changed).
 CHANGING = frozenset({P.EXECUTING, P.VERIFYING, P.PAUSED})
+#: Phases that wait for a human decision or a maintenance window before anything runs.
+WAITING = frozenset({P.AWAITING_APPROVAL, P.SCHEDULED, P.BACKLOG})
+#: Phases a human may still approve or reject (the admission webhook accepts a decision only here).
+DECIDABLE = frozenset({P.PROPOSED, *WAITING})
+#: Phases that hold the target: executing, verifying, rolling back or paused mid-change.
+ACTIVE = frozenset({*CHANGING, P.ROLLING_BACK})
+#: Phases about to run or running: a new issue with the same change joins such a Remediation.
+ABSORBING = frozenset({P.PROPOSED, P.APPROVED, P.EXECUTING, P.VERIFYING})
+
+
+def values(phases: frozenset[RemediationPhase]) -> frozenset[str]:
+    """The phases as stored in status.phase."""
+    return frozenset(p.value for p in phases)
+
 
 TRANSITIONS: dict[RemediationPhase, frozenset[RemediationPhase]] = {
     # Succeeded straight from Proposed: a NoAction plan has nothing to execute.
@@ -99,17 +114,11 @@ def on_terminate(current: RemediationPhase | None, *, changed: bool) -> Remediat
     return P.TERMINATED
 
 
-def rfc3339(moment: datetime) -> str:
-    """RFC 3339 in UTC with second precision, as metav1.Time serialises."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: pass a timezone-aware time")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: str) -> datetime:
-    """An RFC 3339 timestamp as an aware datetime (naive values are taken as UTC)."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def condition_status(value: bool | None) -> ConditionStatus:
+    """True, False or Unknown (None) as a condition status."""
+    if value is None:
+        return ConditionStatus.UNKNOWN
+    return ConditionStatus.TRUE if value else ConditionStatus.FALSE
 
 
 def condition(
@@ -129,7 +138,7 @@ def condition(
         status=status,
         reason=reason,
         message=message[:4096],
-        last_transition_time=previous.last_transition_time if keep and previous else rfc3339(now),
+        last_transition_time=previous.last_transition_time if keep and previous else timestamps.rfc3339(now),
         observed_generation=observed_generation,
     )
 

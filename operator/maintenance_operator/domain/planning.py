@@ -31,6 +31,7 @@ from maintenance_operator.api.v1alpha1 import (
     Severity,
     SuccessCriteria,
 )
+from maintenance_operator.domain import timestamps
 
 RECENT_REVISION_SECONDS = 2 * 3600.0
 """A revision younger than this is a suspect for error-rate and plugin issues."""
@@ -154,13 +155,6 @@ def failed_action_types(ctx: PlanningContext) -> frozenset[str]:
     return frozenset(o.action for o in ctx.outcomes if o.fingerprint == fp and o.result in FAILED_RESULTS)
 
 
-def _parse_time(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def is_flapping(ctx: PlanningContext) -> bool:
     """The issue was remediated successfully at least FLAP_THRESHOLD times in the window and is back."""
     fp = ctx.issue.fingerprint
@@ -168,7 +162,7 @@ def is_flapping(ctx: PlanningContext) -> bool:
     for o in ctx.outcomes:
         if o.fingerprint != fp or o.result != "Succeeded":
             continue
-        at = _parse_time(o.at)
+        at = timestamps.parse_or_none(o.at)
         comparable = (
             ctx.now is not None and at is not None and (at.tzinfo is None) == (ctx.now.tzinfo is None)
         )

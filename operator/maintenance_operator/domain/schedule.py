@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import timestamps
 
 
 @dataclass(frozen=True)
@@ -14,10 +15,6 @@ class Due:
 
     analysis: api.AnalysisKind
     name: str
-
-
-def _parse(ts: str | None) -> datetime | None:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
 
 
 def next_due(
@@ -35,8 +32,8 @@ def next_due(
     """
     perf_every = api.parse_duration(schedule.performance_analysis)
     health_every = api.parse_duration(schedule.health_check)
-    last_perf = _parse(last_performance_analysis)
-    last_health = _parse(last_health_check)
+    last_perf = timestamps.parse_or_none(last_performance_analysis)
+    last_health = timestamps.parse_or_none(last_health_check)
     if last_perf is None or now - last_perf >= timedelta(seconds=perf_every):
         return Due(api.AnalysisKind.PERFORMANCE_ANALYSIS, _name(policy_name, "pa", now, perf_every))
     if last_health is None or now - last_health >= timedelta(seconds=health_every):

@@ -140,6 +140,13 @@ def health_alert(overall: float | None) -> bool:
     return overall is not None and overall < HEALTH_ALERT_BELOW
 
 
+def health_alert_reason(overall: float | None) -> str:
+    """The reason of the HealthAlert condition, the same on the assessment and on its policy."""
+    if overall is None:
+        return "InsufficientData"
+    return "ScoreBelow7" if health_alert(overall) else "ScoreOK"
+
+
 def is_healthy(overall: float | None, issues: Sequence[api.Issue]) -> bool | None:
     """Healthy = overall >= 8.0 and no issues; None when the overall score is unknown."""
     if overall is None:

@@ -30,7 +30,7 @@ from maintenance_operator.api.v1alpha1 import (
     VerificationSpec,
     parse_duration,
 )
-from maintenance_operator.domain.machine import parse_time
+from maintenance_operator.domain import timestamps
 
 _BRACKETS = re.compile(r"\[([^\]]+)\]")
 _OFFSET = re.compile(r"\boffset\s+([0-9][0-9.a-z]*)")
@@ -109,7 +109,7 @@ def window_ends(spec: VerificationSpec, started_at: datetime) -> datetime:
 
 
 def _counted(measurements: Sequence[Measurement], start: datetime) -> list[Measurement]:
-    return [m for m in measurements if parse_time(m.at) >= start]
+    return [m for m in measurements if timestamps.parse(m.at) >= start]
 
 
 def verdict(
@@ -162,5 +162,5 @@ def next_measurement_due(
     counted = _counted(measurements, start)
     if not counted:
         return start
-    latest = max(parse_time(m.at) for m in counted)
+    latest = max(timestamps.parse(m.at) for m in counted)
     return min(latest + timedelta(seconds=parse_duration(spec.interval)), end)

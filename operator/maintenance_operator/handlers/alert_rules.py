@@ -8,10 +8,9 @@ from typing import Any
 
 import kopf
 
-from maintenance_operator import assessor
 from maintenance_operator.adapters import crs, monitoring
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import alerts
+from maintenance_operator.domain import alerts, promql
 from maintenance_operator.handlers import common
 from maintenance_operator.runtime import from_memo
 
@@ -41,7 +40,7 @@ async def render_alert_rules(
         return  # reconcile_policy reports the invalid spec
     try:
         queries = [
-            (i, assessor.substitute(i.query, namespace=namespace, deployment=policy.target_ref.name))
+            (i, promql.substitute(i.query, namespace=namespace, deployment=policy.target_ref.name))
             for i in policy.indicators
         ]
     except ValueError as exc:

@@ -18,7 +18,7 @@ from typing import Any
 
 import kopf
 
-from maintenance_operator import connections, metrics
+from maintenance_operator import metrics
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.adapters import workload
 from maintenance_operator.api import v1alpha1 as api
@@ -208,7 +208,7 @@ async def run_analyses(
     spec_prometheus = policy.prometheus
 
     async def prometheus() -> prom.HttpPrometheus:
-        return await connections.querier_for(runtime, namespace=namespace, spec=spec_prometheus)
+        return await runtime.querier(namespace=namespace, spec=spec_prometheus)
 
     generation = body.get("metadata", {}).get("generation")
     try:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import kopf
 from pydantic import BaseModel, ValidationError
 
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import machine
+from maintenance_operator.domain import machine, timestamps
+from maintenance_operator.reconcilers import assess
 
 M = TypeVar("M", bound=BaseModel)
-TICK_SECONDS = 10.0
+#: How often a MaintenancePolicy's schedule is checked for a due assessment.
+POLICY_SCHEDULE_SECONDS = 10.0
+#: How often an open Remediation's state machine is advanced (rollouts and verification are polled).
+REMEDIATION_TICK_SECONDS = 5.0
 
 
 def now() -> datetime:
@@ -19,7 +25,7 @@ def now() -> datetime:
 
 
 def iso(dt: datetime) -> str:
-    return machine.rfc3339(dt)
+    return timestamps.rfc3339(dt)
 
 
 def parse(model: type[M], data: Any) -> tuple[M | None, str | None]:
@@ -27,9 +33,7 @@ def parse(model: type[M], data: Any) -> tuple[M | None, str | None]:
     try:
         return model.model_validate(dict(data or {})), None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return None, f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+        return None, assess.first_error(exc)
 
 
 def set_condition(
@@ -42,18 +46,19 @@ def set_condition(
     generation: int | None = None,
 ) -> list[dict[str, Any]]:
     """Conditions as stored, with one entry replaced (see machine.set_condition for the rules)."""
-    value = {
-        True: api.ConditionStatus.TRUE,
-        False: api.ConditionStatus.FALSE,
-        None: api.ConditionStatus.UNKNOWN,
-    }
     typed = machine.set_condition(
         [api.Condition.model_validate(c) for c in conditions or []],
         type=type_,
-        status=value[status],
+        status=machine.condition_status(status),
         reason=reason,
         message=message,
         now=now(),
         observed_generation=generation,
     )
     return [c.wire() for c in typed]
+
+
+def post_events(body: kopf.Body, events: Sequence[tuple[str, str, str]]) -> None:
+    """Post (type, reason, message) Events a reconciler collected, on the object being handled."""
+    for type_, reason, message in events:
+        kopf.event(body, type=type_, reason=reason, message=message)

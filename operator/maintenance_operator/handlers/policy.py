@@ -65,7 +65,9 @@ async def reconcile_policy(
         kopf.info(body, reason="VerificationDelayRaised", message=notice)
 
 
-@kopf.timer(api.GROUP, api.VERSION, PLURAL, interval=common.TICK_SECONDS, initial_delay=1.0, id="schedule")
+@kopf.timer(
+    api.GROUP, api.VERSION, PLURAL, interval=common.POLICY_SCHEDULE_SECONDS, initial_delay=1.0, id="schedule"
+)
 async def schedule_assessments(
     spec: kopf.Spec,
     status: kopf.Status,

@@ -7,15 +7,15 @@ from typing import Any
 
 import kopf
 
-from maintenance_operator import executor, metrics
+from maintenance_operator import metrics
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import machine
 from maintenance_operator.handlers import common
+from maintenance_operator.reconcilers import remediate
 from maintenance_operator.runtime import from_memo
 
 log = logging.getLogger(__name__)
 PLURAL = "remediations"
-TICK_SECONDS = 5.0
 
 
 def _open(status: kopf.Status, **_: Any) -> bool:
@@ -43,8 +43,8 @@ async def _advance(body: kopf.Body, memo: kopf.Memo) -> None:
             message=f"policy {spec.policy_ref.name}: {policy_error or 'not found'}",
         )
         return
-    tick = executor.Tick(
-        runtime=runtime,
+    tick = remediate.Tick(
+        world=runtime,
         body=dict(body),
         spec=spec,
         status=status or api.RemediationStatus(),
@@ -53,14 +53,16 @@ async def _advance(body: kopf.Body, memo: kopf.Memo) -> None:
         now=common.now(),
     )
     try:
-        await executor.advance(tick)
+        await remediate.advance(tick)
     finally:
-        executor.post_events(body, tick.events)
+        common.post_events(body, tick.events)
 
 
 # One timer, no change handlers: kopf never runs two invocations of a timer for one object at once, so
 # ticks cannot race each other.
-@kopf.timer(api.GROUP, api.VERSION, PLURAL, interval=TICK_SECONDS, initial_delay=1.0, when=_open)
+@kopf.timer(
+    api.GROUP, api.VERSION, PLURAL, interval=common.REMEDIATION_TICK_SECONDS, initial_delay=1.0, when=_open
+)
 async def remediation_tick(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     try:
         await _advance(body, memo)

@@ -16,20 +16,14 @@ from pydantic import ValidationError
 
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
-from maintenance_operator.domain import attestation
+from maintenance_operator.domain import attestation, machine, timestamps
 from maintenance_operator.handlers import alerts
 from maintenance_operator.runtime import from_memo
 
 log = logging.getLogger(__name__)
 PLURAL = "remediations"
 MANAGED_NAME = f"auto.{api.GROUP}"
-_DECIDABLE = {
-    api.RemediationPhase.PROPOSED.value,
-    api.RemediationPhase.AWAITING_APPROVAL.value,
-    api.RemediationPhase.SCHEDULED.value,
-    api.RemediationPhase.BACKLOG.value,
-    "",
-}
+_DECIDABLE = {*machine.values(machine.DECIDABLE), ""}
 
 
 def configure_admission(
@@ -150,7 +144,7 @@ def stamp_approval(
     stamped = {
         **new,
         "approvedBy": _username(userinfo),
-        "approvedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "approvedAt": timestamps.rfc3339(datetime.now(UTC)),
     }
     try:
         approval = api.Approval.model_validate(stamped)
@@ -182,7 +176,7 @@ def check_approval(body: kopf.Body, old: Any, operation: str | None, userinfo: A
             f"cannot decide a Remediation in phase {phase}: it was already acted on", code=409
         )
     expires = status.get("approvalExpiresAt")
-    if expires and datetime.fromisoformat(str(expires).replace("Z", "+00:00")) < datetime.now(UTC):
+    if expires and timestamps.parse(str(expires)) < datetime.now(UTC):
         raise kopf.AdmissionError(f"the approval request expired at {expires}", code=409)
     if new.get("approvedBy") and new.get("approvedBy") != _username(userinfo):
         raise kopf.AdmissionError("approvedBy is set by the admission webhook, not by clients", code=403)

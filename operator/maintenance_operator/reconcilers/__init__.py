@@ -1,1 +1,1 @@
-"""Reconcilers: one analysis or remediation step each, with their I/O behind small Protocol ports."""
+"""Reconcilers: one module per stage, flowing one way (assess -> propose -> remediate), over ports."""

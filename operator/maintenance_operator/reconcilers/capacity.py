@@ -13,10 +13,9 @@ import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from maintenance_operator import assessor
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import cadence, config_audit
+from maintenance_operator.domain import cadence, config_audit, promql
 from maintenance_operator.domain import capacity as cap
 
 
@@ -52,7 +51,7 @@ def default_queries(spec: api.CapacityAnalysisSpec, *, namespace: str, name: str
     defaults for the target's pods; raises ValueError when either name is not a DNS label."""
 
     def sub(query: str) -> str:
-        return assessor.substitute(query, namespace=namespace, deployment=name)
+        return promql.substitute(query, namespace=namespace, deployment=name)
 
     sub("")  # validates both names before they are quoted into the defaults
     pods = f'namespace="{namespace}",pod=~"{name}-[a-z0-9]+-[a-z0-9]+",container!="",container!="POD"'

@@ -23,8 +23,8 @@ from maintenance_operator.api.v1alpha1 import (
 )
 from maintenance_operator.domain import budget, plan_validation
 from maintenance_operator.domain.planning import PlanningContext, offline_plan
-from tests.unit.adapters.llm_mock import API_KEY, MODEL, FakeMessagesAPI, error, message, ok
-from tests.unit.domain import planning_cases as cases
+from tests.fixtures import planning_cases as cases
+from tests.fixtures.llm_mock import API_KEY, MODEL, FakeMessagesAPI, error, message, ok
 
 RECENT = 20 * 60.0
 ROLLBACK_INPUT = {
@@ -457,7 +457,7 @@ def test_offline_operator_never_imports_anthropic() -> None:
         "from maintenance_operator.adapters import llm\n"
         "from maintenance_operator.api.v1alpha1 import LLMSpec, LLMMode\n"
         "from maintenance_operator.domain import budget\n"
-        "from tests.unit.domain import planning_cases as cases\n"
+        "from tests.fixtures import planning_cases as cases\n"
         "p = llm.select_planner(LLMSpec(mode=LLMMode.AUTO), api_key=None,\n"
         "                       budget_state=budget.BudgetState())\n"
         "asyncio.run(p.plan(cases.ctx('memory')))\n"

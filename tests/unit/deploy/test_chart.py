@@ -15,53 +15,10 @@ import pytest
 import yaml
 
 from tests.fixtures import tools
+from tests.fixtures.helm import CHART, HELM, NEEDS_HELM, REPO, Manifest, helm, of_kind, one, render
 
-REPO = Path(__file__).resolve().parents[3]
-CHART = REPO / "helm" / "maintenance-operator"
 FULL_VALUES = Path(__file__).with_name("full-values.yaml")
-HELM_CACHE = Path.home() / ".cache" / "maintenance-operator"
-
-Manifest = list[dict[str, Any]]
-
-
-def find_helm() -> str | None:
-    """helm on PATH, else the one built into ~/.cache/maintenance-operator/bin/."""
-    if env := os.environ.get("HELM"):
-        return env
-    if found := shutil.which("helm"):
-        return found
-    candidates = sorted(p for p in HELM_CACHE.glob("bin/**/helm") if p.is_file() and os.access(p, os.X_OK))
-    return str(candidates[-1]) if candidates else None
-
-
-HELM = find_helm()
-NEEDS_HELM = tools.needs_tool(
-    HELM is not None, "no helm on PATH or under ~/.cache/maintenance-operator/bin/ (hack/cluster/build.sh)"
-)
 pytestmark = NEEDS_HELM
-
-
-def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    assert HELM is not None
-    proc = subprocess.run([HELM, *args], capture_output=True, text=True, timeout=120, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"helm {' '.join(args)} failed:\n{proc.stderr}")
-    return proc
-
-
-def render(*args: str, namespace: str = "ops") -> Manifest:
-    out = helm("template", "mo", str(CHART), "--namespace", namespace, *args).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
-
-
-def of_kind(docs: Manifest, kind: str) -> Manifest:
-    return [d for d in docs if d["kind"] == kind]
-
-
-def one(docs: Manifest, kind: str, name: str | None = None) -> dict[str, Any]:
-    found = [d for d in of_kind(docs, kind) if name is None or d["metadata"]["name"] == name]
-    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
-    return found[0]
 
 
 def operator_rules(docs: Manifest) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:

@@ -17,7 +17,6 @@ def test_allow_within_and_over_budget() -> None:
     assert b.allow(0, 10_000)
     assert b.allow(4_000, 6_000)
     assert not b.allow(4_001, 6_000)
-    assert b.remaining(12_000) == 0
 
 
 def test_zero_budget_never_allows() -> None:
@@ -58,8 +57,6 @@ def test_longest_prefix_wins_and_unknown_models_are_priced_high() -> None:
 
 
 def test_token_estimates() -> None:
-    assert budget.approximate_tokens("abcd" * 10) == 10
-    assert budget.approximate_tokens("abcde") == 2
     assert budget.estimate_call_tokens(prompt_chars=4000, max_output_tokens=2048) == 3048
 
 

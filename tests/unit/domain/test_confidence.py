@@ -6,7 +6,7 @@ import pytest
 
 from maintenance_operator.api.v1alpha1 import Agreement, Evidence
 from maintenance_operator.domain import confidence
-from tests.unit.domain import planning_cases as cases
+from tests.fixtures import planning_cases as cases
 
 FP = "chatapp/message-queue-depth/queue"
 

@@ -29,7 +29,7 @@ from maintenance_operator.api.v1alpha1 import (
 from maintenance_operator.domain import fit, plan_review, plan_validation, planning, prompt, redaction
 from maintenance_operator.domain.planning import PlanningContext
 from maintenance_operator.domain.rollout import TargetSnapshot
-from tests.unit.domain import planning_cases as cases
+from tests.fixtures import planning_cases as cases
 
 P = RemediationPhase
 NIGHT = datetime(2025, 11, 26, 2, 0, tzinfo=UTC)  # outside business hours, as in the reported incident

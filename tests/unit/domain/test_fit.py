@@ -20,7 +20,7 @@ from maintenance_operator.api.v1alpha1 import (
 )
 from maintenance_operator.domain import fit, planning
 from maintenance_operator.domain.planning import IndicatorSummary
-from tests.unit.domain import planning_cases as cases
+from tests.fixtures import planning_cases as cases
 
 RESTART = Action(type=ActionType.ROLLOUT_RESTART)
 SCALE_UP = Action(type=ActionType.SCALE, scale=ScaleParams(replicas=5))

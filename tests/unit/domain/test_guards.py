@@ -7,7 +7,7 @@ import pytest
 from maintenance_operator.api.v1alpha1 import PauseRequest, Plan, RateLimitSpec, SafetySpec
 from maintenance_operator.domain import guards
 from maintenance_operator.domain.rollout import TargetSnapshot
-from tests.unit.domain.remediation_cases import (
+from tests.fixtures.remediation_cases import (
     NO_ACTION,
     RESTART,
     config_patch,

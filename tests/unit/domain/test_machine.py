@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -105,17 +105,6 @@ def test_on_terminate(
         assert machine.can_transition(current, expected)
 
 
-def test_rfc3339_and_parse_time() -> None:
-    assert machine.rfc3339(datetime(2030, 1, 1, 13, 0, 5, 999, tzinfo=timezone(timedelta(hours=1)))) == (
-        "2030-01-01T12:00:05Z"
-    )
-    with pytest.raises(ValueError, match="naive"):
-        machine.rfc3339(datetime(2030, 1, 1))
-    assert machine.parse_time("2030-01-01T12:00:00Z") == NOW
-    assert machine.parse_time("2030-01-01T12:00:00") == NOW
-    assert machine.parse_time("2030-01-01T13:00:00+01:00") == NOW
-
-
 def test_condition_keeps_transition_time_while_status_is_unchanged() -> None:
     first = machine.condition(
         previous=None, type="Approved", status=ConditionStatus.FALSE, reason="AwaitingApproval", now=NOW
@@ -165,3 +154,11 @@ def test_set_condition_replaces_in_place_or_appends() -> None:
         [ready], type="Verified", status=ConditionStatus.UNKNOWN, reason="Pending", now=NOW
     )
     assert [c.type for c in appended] == ["Ready", "Verified"]
+
+
+def test_named_phase_sets_partition_the_open_phases() -> None:
+    assert {RemediationPhase.PROPOSED, *machine.WAITING} == machine.DECIDABLE
+    assert {*machine.CHANGING, RemediationPhase.ROLLING_BACK} == machine.ACTIVE
+    assert not machine.WAITING & machine.ACTIVE and not machine.WAITING & machine.ABSORBING
+    assert all(not machine.is_terminal(p) for p in machine.ACTIVE | machine.DECIDABLE | machine.ABSORBING)
+    assert machine.values(machine.WAITING) == {"AwaitingApproval", "Scheduled", "Backlog"}

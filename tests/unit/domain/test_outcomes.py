@@ -14,7 +14,7 @@ from maintenance_operator.api.v1alpha1 import (
     ScaleParams,
 )
 from maintenance_operator.domain import calibration, outcomes, planning
-from tests.unit.domain import planning_cases as cases
+from tests.fixtures import planning_cases as cases
 
 P = RemediationPhase
 

@@ -13,7 +13,7 @@ from maintenance_operator.api.v1alpha1 import (
     ScaleParams,
 )
 from maintenance_operator.domain import plan_review, planning
-from tests.unit.domain import planning_cases as cases
+from tests.fixtures import planning_cases as cases
 
 NOW = cases.NOW
 SCALE_UP = Action(type=ActionType.SCALE, scale=ScaleParams(replicas=5))

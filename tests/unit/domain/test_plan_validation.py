@@ -21,7 +21,7 @@ from maintenance_operator.api.v1alpha1 import (
     ScaleParams,
 )
 from maintenance_operator.domain.plan_validation import validate_plan
-from tests.unit.domain import planning_cases as cases
+from tests.fixtures import planning_cases as cases
 
 
 def plan(*actions: Action) -> Plan:

@@ -20,7 +20,7 @@ from maintenance_operator.api.v1alpha1 import (
 from maintenance_operator.domain import planning
 from maintenance_operator.domain.plan_validation import validate_plan
 from maintenance_operator.domain.planning import IndicatorSummary, PlanningContext, offline_plan
-from tests.unit.domain import planning_cases as cases
+from tests.fixtures import planning_cases as cases
 
 RECENT = 20 * 60.0
 

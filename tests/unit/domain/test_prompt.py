@@ -10,7 +10,7 @@ import pytest
 from maintenance_operator.api.v1alpha1 import Plan
 from maintenance_operator.domain import prompt
 from maintenance_operator.domain.planning import IndicatorSummary, RevisionInfo
-from tests.unit.domain import planning_cases as cases
+from tests.fixtures import planning_cases as cases
 
 
 def _sections(user: str) -> tuple[dict[str, object], dict[str, object]]:

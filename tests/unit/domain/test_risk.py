@@ -6,7 +6,7 @@ import pytest
 
 from maintenance_operator.api.v1alpha1 import Action, Risk, RiskLevel
 from maintenance_operator.domain import risk
-from tests.unit.domain.remediation_cases import (
+from tests.fixtures.remediation_cases import (
     NO_ACTION,
     RESTART,
     config_patch,

@@ -6,7 +6,7 @@ import pytest
 
 from maintenance_operator.api.v1alpha1 import Measurement, MeasurementPhase, VerificationSpec
 from maintenance_operator.domain import verification
-from maintenance_operator.domain.machine import rfc3339
+from maintenance_operator.domain.timestamps import rfc3339
 from maintenance_operator.domain.verification import VerdictPhase
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

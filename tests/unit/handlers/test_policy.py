@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 import kopf
-from kopf._core.engines import posting
+import pytest
 
 from maintenance_operator.handlers import policy
 
@@ -31,22 +30,28 @@ def body(spec: dict[str, Any], status: dict[str, Any] | None = None) -> kopf.Bod
     )
 
 
-async def reconcile(b: kopf.Body) -> tuple[kopf.Patch, list[Any]]:
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    token = posting.event_queue_var.set(queue)
-    settings = posting.settings_var.set(kopf.OperatorSettings())
-    loop = posting.event_queue_loop_var.set(asyncio.get_running_loop())
+@dataclass(frozen=True)
+class Posted:
+    type: str
+    reason: str
+    message: str
+
+
+async def reconcile(b: kopf.Body) -> tuple[kopf.Patch, list[Posted]]:
+    """Run the handler with kopf's public event functions recorded instead of posted."""
+    events: list[Posted] = []
+
+    def record(type_: str) -> Any:
+        def post(_obj: Any, *, reason: str, message: str = "") -> None:
+            events.append(Posted(type=type_, reason=reason, message=message))
+
+        return post
+
     patch = kopf.Patch()
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kopf, "info", record("Normal"))
+        mp.setattr(kopf, "warn", record("Warning"))
         await policy.reconcile_policy(spec=b.spec, status=b.status, meta=b.meta, body=b, patch=patch)
-    finally:
-        posting.event_queue_var.reset(token)
-        posting.settings_var.reset(settings)
-        posting.event_queue_loop_var.reset(loop)
-    events = []
-    with contextlib.suppress(asyncio.QueueEmpty):
-        while True:
-            events.append(queue.get_nowait())
     return patch, events
 
 

@@ -13,29 +13,28 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import kopf
-from kubernetes.client.exceptions import ApiException
-
-from maintenance_operator import assessor, connections, metrics, notify, proposals
-from maintenance_operator.adapters import kube
+from maintenance_operator import metrics
+from maintenance_operator.adapters import errors, kube
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import (
     approval,
     attestation,
     guards,
     judgement,
+    knowledge,
     machine,
     plan_validation,
     planning,
     risk,
+    timestamps,
     verification,
 )
-from maintenance_operator.runtime import Runtime
+from maintenance_operator.reconcilers import measure, ports
 
 log = logging.getLogger(__name__)
 P = api.RemediationPhase
 ROLLOUT_TIMEOUT_MARGIN = 60.0
-ACTIVE = {P.EXECUTING, P.VERIFYING, P.ROLLING_BACK, P.PAUSED}
+OUTCOME_ATTEMPTS = 5
 APPLIED = {api.StepPhase.APPLIED, api.StepPhase.ROLLED_OUT}
 DONE = {api.StepPhase.ROLLED_OUT, api.StepPhase.SKIPPED, api.StepPhase.PROPOSED_ONLY}
 
@@ -44,7 +43,7 @@ DONE = {api.StepPhase.ROLLED_OUT, api.StepPhase.SKIPPED, api.StepPhase.PROPOSED_
 class Tick:
     """The Remediation being advanced and everything a step may need."""
 
-    runtime: Runtime
+    world: ports.Ports
     body: dict[str, Any]
     spec: api.RemediationSpec
     status: api.RemediationStatus
@@ -65,18 +64,12 @@ class Tick:
     def phase(self) -> api.RemediationPhase:
         return self.status.phase or P.PROPOSED
 
-    def target(self) -> kube.TargetDeployment:
-        return kube.TargetDeployment(
-            self.runtime.api_client, namespace=self.namespace, name=self.spec.target_ref.name
-        )
+    def target(self) -> ports.Target:
+        return self.world.target(namespace=self.namespace, name=self.spec.target_ref.name)
 
-    def lease(self) -> kube.TargetLease:
-        return kube.TargetLease(
-            self.runtime.api_client,
-            namespace=self.namespace,
-            deployment=self.spec.target_ref.name,
-            holder=self.name,
-            duration_seconds=self.runtime.config.lease_seconds,
+    def lease(self) -> ports.TargetLock:
+        return self.world.lock(
+            namespace=self.namespace, deployment=self.spec.target_ref.name, holder=self.name
         )
 
     async def save(self, **updates: Any) -> None:
@@ -87,7 +80,7 @@ class Tick:
             key: wire.get(key) for key in (api.RemediationStatus.model_fields[k].alias or k for k in updates)
         }
         patch["observedGeneration"] = self.body["metadata"].get("generation")
-        await self.runtime.resources.patch_status("Remediation", self.namespace, self.name, patch)
+        await self.world.resources.patch_status("Remediation", self.namespace, self.name, patch)
 
     async def move(self, phase: api.RemediationPhase, *, reason: str, message: str, **updates: Any) -> None:
         """A legal transition with its condition, Event and metric."""
@@ -103,7 +96,7 @@ class Tick:
         )
         extra: dict[str, Any] = {"phase": phase, "message": message, "conditions": conditions, **updates}
         if machine.is_terminal(phase):
-            extra["completed_at"] = machine.rfc3339(self.now)
+            extra["completed_at"] = timestamps.rfc3339(self.now)
         await self.save(**extra)
         metrics.TRANSITIONS.labels(phase=phase.value).inc()
         log.info("remediation %s/%s: %s (%s): %s", self.namespace, self.name, phase.value, reason, message)
@@ -158,9 +151,9 @@ async def _propose(tick: Tick) -> None:
     target = tick.target()
     try:
         snapshot = await target.snapshot()
-        state = await proposals.target_state(target, now=tick.now)
-    except ApiException as exc:
-        await tick.move(P.FAILED, reason="TargetUnreadable", message=f"cannot read the target: {exc.reason}")
+        state = await target.state(now=tick.now)
+    except errors.ApiError as exc:
+        await tick.move(P.FAILED, reason="TargetUnreadable", message=f"cannot read the target: {exc}")
         return
     ctx = planning.PlanningContext(
         namespace=tick.namespace,
@@ -168,7 +161,7 @@ async def _propose(tick: Tick) -> None:
         issue=tick.spec.issue,
         target=state,
         actions=tick.policy.actions,
-        config=await proposals.config_values(tick.runtime, namespace=tick.namespace, policy=tick.policy),
+        config=await config_values(target, tick.policy),
     )
     violations = plan_validation.validate_plan(tick.spec.plan, ctx)
     if violations:
@@ -190,16 +183,15 @@ async def _propose(tick: Tick) -> None:
     )
     updates: dict[str, Any] = {"risk": scored, "route": route}
     if decision.phase in (P.AWAITING_APPROVAL, P.SCHEDULED):
-        updates["approval_expires_at"] = machine.rfc3339(
+        updates["approval_expires_at"] = timestamps.rfc3339(
             approval.approval_expires_at(tick.now, tick.policy.approval.expire_after)
         )
     if decision.approved_by:
         updates["approved_by"] = decision.approved_by
     await tick.move(decision.phase, reason=decision.reason, message=decision.message, **updates)
     if decision.phase is P.AWAITING_APPROVAL:
-        await notify.send(
-            tick.runtime,
-            text=f"Approval needed: {tick.namespace}/{tick.name} ({tick.spec.issue.severity.value} "
+        await tick.world.notify(
+            f"Approval needed: {tick.namespace}/{tick.name} ({tick.spec.issue.severity.value} "
             f"{tick.spec.issue.category}, risk {scored.level.value}): {_describe(tick.spec.plan)}. "
             f"`kubectl maintenance approve {tick.name} -n {tick.namespace}`",
         )
@@ -215,7 +207,7 @@ async def _human_decision(tick: Tick) -> bool:
     annotations = tick.body["metadata"].get("annotations") or {}
     signature = annotations.get(attestation.SIGNATURE_ANNOTATION)
     uid = str(tick.body["metadata"]["uid"])
-    if not attestation.verify(key=tick.runtime.approval_key, uid=uid, approval=decision, signature=signature):
+    if not attestation.verify(key=tick.world.approval_key, uid=uid, approval=decision, signature=signature):
         conditions = machine.set_condition(
             tick.status.conditions,
             type="Approved",
@@ -243,7 +235,7 @@ async def _await_approval(tick: Tick) -> None:
     if await _human_decision(tick):
         return
     expires = tick.status.approval_expires_at
-    if expires and machine.parse_time(expires) <= tick.now:
+    if expires and timestamps.parse(expires) <= tick.now:
         await tick.move(P.EXPIRED, reason="ApprovalExpired", message=f"no decision before {expires}")
         await _finish(tick, result=P.EXPIRED)
 
@@ -271,7 +263,7 @@ async def _history(tick: Tick) -> tuple[list[guards.ExecutionRecord], int]:
     # by spec, not label: Remediations written by people or other tools count too
     items = [
         item
-        for item in await tick.runtime.resources.list("Remediation", tick.namespace)
+        for item in await tick.world.resources.list("Remediation", tick.namespace)
         if ((item.get("spec") or {}).get("targetRef") or {}).get("name") == tick.spec.target_ref.name
     ]
     records: list[guards.ExecutionRecord] = []
@@ -282,10 +274,8 @@ async def _history(tick: Tick) -> tuple[list[guards.ExecutionRecord], int]:
         if name == tick.name:
             continue
         if status.get("startedAt"):
-            records.append(
-                guards.ExecutionRecord(at=machine.parse_time(status["startedAt"]), remediation=name)
-            )
-        if status.get("phase") in {p.value for p in ACTIVE}:
+            records.append(guards.ExecutionRecord(at=timestamps.parse(status["startedAt"]), remediation=name))
+        if status.get("phase") in machine.values(machine.ACTIVE):
             active += 1
     return records, active
 
@@ -326,7 +316,7 @@ async def _start(tick: Tick) -> None:
         api.Step(index=i, type=a.type, phase=api.StepPhase.PENDING)
         for i, a in enumerate(tick.spec.plan.actions)
     ]
-    await tick.save(pre_state=pre_state, steps=steps, started_at=machine.rfc3339(tick.now))
+    await tick.save(pre_state=pre_state, steps=steps, started_at=timestamps.rfc3339(tick.now))
     await tick.move(P.EXECUTING, reason="Executing", message=f"executing: {_describe(tick.spec.plan)}")
 
 
@@ -391,7 +381,10 @@ async def _execute(tick: Tick) -> None:
                 # Persist the marker before writing: a restart re-applies the same change, which the
                 # adapter recognises as already applied.
                 steps[position] = step = step.model_copy(
-                    update={"marker": kube.restart_marker(tick.now), "started_at": machine.rfc3339(tick.now)}
+                    update={
+                        "marker": kube.restart_marker(tick.now),
+                        "started_at": timestamps.rfc3339(tick.now),
+                    }
                 )
                 await tick.save(steps=steps)
             try:
@@ -401,8 +394,8 @@ async def _execute(tick: Tick) -> None:
                     pre_state=tick.status.pre_state,
                     propose_only=step.index in proposed_only,
                 )
-            except (kube.KubeActionError, ApiException) as exc:
-                detail = exc.reason if isinstance(exc, ApiException) else str(exc)
+            except errors.AdapterError as exc:
+                detail = str(exc)
                 steps[position] = step.model_copy(
                     update={"phase": api.StepPhase.FAILED, "message": str(detail)}
                 )
@@ -431,12 +424,12 @@ async def _execute(tick: Tick) -> None:
         state = await target.rollout_state()
         if state.done:
             steps[position] = step.model_copy(
-                update={"phase": api.StepPhase.ROLLED_OUT, "completed_at": machine.rfc3339(tick.now)}
+                update={"phase": api.StepPhase.ROLLED_OUT, "completed_at": timestamps.rfc3339(tick.now)}
             )
             await tick.save(steps=steps)
             continue
-        deadline = _progress_deadline(await target.read())
-        started = machine.parse_time(step.started_at) if step.started_at else tick.now
+        deadline = await target.progress_deadline_seconds()
+        started = timestamps.parse(step.started_at) if step.started_at else tick.now
         if state.failed or tick.now - started > timedelta(seconds=deadline + ROLLOUT_TIMEOUT_MARGIN):
             await tick.move(
                 P.ROLLING_BACK, reason="RolloutFailed", message=f"rollout did not complete: {state.message}"
@@ -454,12 +447,8 @@ async def _execute(tick: Tick) -> None:
         P.VERIFYING,
         reason="RolledOut",
         message="rollout complete; verifying against Prometheus",
-        verification=api.VerificationResult(started_at=machine.rfc3339(tick.now)),
+        verification=api.VerificationResult(started_at=timestamps.rfc3339(tick.now)),
     )
-
-
-def _progress_deadline(deployment: dict[str, Any]) -> float:
-    return float((deployment.get("spec") or {}).get("progressDeadlineSeconds") or 600)
 
 
 # ---------------------------------------------------------------- verification and rollback
@@ -477,8 +466,8 @@ _WORST = [api.MeasurementPhase.ERROR, api.MeasurementPhase.FAILED, api.Measureme
 
 
 async def _verify(tick: Tick) -> None:
-    current = tick.status.verification or api.VerificationResult(started_at=machine.rfc3339(tick.now))
-    started = machine.parse_time(current.started_at or machine.rfc3339(tick.now))
+    current = tick.status.verification or api.VerificationResult(started_at=timestamps.rfc3339(tick.now))
+    started = timestamps.parse(current.started_at or timestamps.rfc3339(tick.now))
     # initialDelay is raised to the queries' look-back: no measurement sees pre-change samples
     spec = verification.effective_spec(tick.policy.verification, [i.query for i in _indicators(tick)])
     due = verification.next_measurement_due(
@@ -515,9 +504,7 @@ async def _verify(tick: Tick) -> None:
             message=f"{verdict.message}; a human decides: set spec.terminate to roll back",
             verification=result,
         )
-        await notify.send(
-            tick.runtime, text=f"Verification inconclusive for {tick.namespace}/{tick.name}: paused"
-        )
+        await tick.world.notify(f"Verification inconclusive for {tick.namespace}/{tick.name}: paused")
 
 
 async def _measure(tick: Tick) -> api.Measurement:
@@ -526,7 +513,7 @@ async def _measure(tick: Tick) -> api.Measurement:
     if not found:
         return api.Measurement(
             phase=api.MeasurementPhase.INCONCLUSIVE,
-            at=machine.rfc3339(tick.now),
+            at=timestamps.rfc3339(tick.now),
             message="no indicator to verify",
         )
     worst = min(found, key=lambda f: _WORST.index(f[1].phase) if f[1].phase in _WORST else len(_WORST))
@@ -537,23 +524,14 @@ async def _measure(tick: Tick) -> api.Measurement:
 async def _measure_each(
     tick: Tick, indicators: Sequence[api.Indicator]
 ) -> list[tuple[api.Indicator, api.Measurement]]:
-    """Measure the indicators now, on the target, over one Prometheus client."""
-    found: list[tuple[api.Indicator, api.Measurement]] = []
-    spec = tick.policy.prometheus
-    querier = await connections.querier_for(tick.runtime, namespace=tick.namespace, spec=spec)
-    try:
-        for indicator in indicators:
-            measurement, _query = await assessor.measure(
-                indicator,
-                namespace=tick.namespace,
-                deployment=tick.spec.target_ref.name,
-                prometheus=querier,
-                now=tick.now,
-            )
-            found.append((indicator, measurement))
-    finally:
-        querier.close()
-    return found
+    return await measure.measure_each(
+        tick.world,
+        spec=tick.policy.prometheus,
+        namespace=tick.namespace,
+        deployment=tick.spec.target_ref.name,
+        indicators=indicators,
+        now=tick.now,
+    )
 
 
 async def _paused(tick: Tick) -> None:
@@ -571,8 +549,8 @@ async def _roll_back(tick: Tick) -> None:
         return
     try:
         result = await target.restore(pre_state)
-    except (kube.KubeActionError, ApiException) as exc:
-        detail = exc.reason if isinstance(exc, ApiException) else str(exc)
+    except errors.AdapterError as exc:
+        detail = str(exc)
         await tick.move(
             P.FAILED, reason="RollbackFailed", message=f"could not restore the pre-state: {detail}"
         )
@@ -621,8 +599,8 @@ async def _finish(tick: Tick, *, result: api.RemediationPhase) -> None:
     if tick.status.started_at:
         try:
             await tick.lease().release()
-        except ApiException as exc:
-            log.warning("lease release failed for %s: %s", tick.name, exc.reason)
+        except errors.ApiError as exc:
+            log.warning("lease release failed for %s: %s", tick.name, exc)
     action = next(
         (a.type.value for a in tick.spec.plan.actions if a.mutating), tick.spec.plan.actions[0].type.value
     )
@@ -630,8 +608,8 @@ async def _finish(tick: Tick, *, result: api.RemediationPhase) -> None:
     metrics.REMEDIATIONS.labels(
         namespace=tick.namespace, policy=policy, action=action, outcome=result.value
     ).inc()
-    created = machine.parse_time(
-        str(tick.body["metadata"].get("creationTimestamp") or machine.rfc3339(tick.now))
+    created = timestamps.parse(
+        str(tick.body["metadata"].get("creationTimestamp") or timestamps.rfc3339(tick.now))
     )
     recover = (tick.now - created).total_seconds() if result is P.SUCCEEDED else None
     if recover is not None:
@@ -645,20 +623,33 @@ async def _finish(tick: Tick, *, result: api.RemediationPhase) -> None:
             action=action,
             result=result.value,
             time_to_recover_seconds=recover,
-            at=machine.rfc3339(tick.now),
+            at=timestamps.rfc3339(tick.now),
             remediation=tick.name,
         )
-        fresh = await tick.runtime.resources.get("MaintenancePolicy", tick.namespace, policy)
-        outcomes = ((fresh or {}).get("status") or {}).get("outcomes") or []
-        await tick.runtime.resources.patch_status(
-            "MaintenancePolicy",
-            tick.namespace,
-            policy,
-            {"outcomes": proposals.record_outcome(outcomes, outcome)},
-        )
-    await notify.send(
-        tick.runtime, text=f"Remediation {tick.namespace}/{tick.name} {result.value}: {tick.status.message}"
-    )
+        await _record(tick, policy=policy, outcome=outcome)
+    await tick.world.notify(f"Remediation {tick.namespace}/{tick.name} {result.value}: {tick.status.message}")
+
+
+async def _record(tick: Tick, *, policy: str, outcome: api.Outcome) -> None:
+    """Append the outcome to the policy's knowledge base, conditional on the resourceVersion read: when
+    another Remediation finished in between, read again and retry, so no outcome is lost."""
+    for _attempt in range(OUTCOME_ATTEMPTS):
+        fresh = await tick.world.resources.get("MaintenancePolicy", tick.namespace, policy)
+        if fresh is None:
+            return
+        outcomes = (fresh.get("status") or {}).get("outcomes") or []
+        try:
+            await tick.world.resources.patch_status(
+                "MaintenancePolicy",
+                tick.namespace,
+                policy,
+                {"outcomes": knowledge.record_outcome(outcomes, outcome)},
+                resource_version=fresh["metadata"].get("resourceVersion"),
+            )
+            return
+        except errors.Conflict:
+            continue
+    log.warning("outcome of %s not recorded: the policy kept changing", tick.name)
 
 
 def _describe(plan: api.Plan) -> str:
@@ -675,6 +666,9 @@ def _describe(plan: api.Plan) -> str:
     return ", ".join(parts)
 
 
-def post_events(body: kopf.Body, events: Sequence[tuple[str, str, str]]) -> None:
-    for type_, reason, message in events:
-        kopf.event(body, type=type_, reason=reason, message=message)
+async def config_values(target: ports.Target, policy: api.MaintenancePolicySpec) -> dict[str, str]:
+    """Current values of the allowlisted ConfigMap keys (nothing else is read into a prompt)."""
+    patch = policy.actions.config_patch
+    if not patch.enabled or patch.config_map_ref is None:
+        return {}
+    return await target.config_values(patch.config_map_ref.name, patch.allowed_keys)

@@ -1,52 +1,23 @@
-"""Orchestration of one assessment (assessor.py) against an in-memory PrometheusQuerier."""
+"""Orchestration of one assessment (reconcilers/assess.py) against an in-memory PrometheusQuerier."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from maintenance_operator import assessor
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.reconcilers import assess as assessor
+from maintenance_operator.reconcilers import measure
+from tests.fixtures import fakes
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 D = api.Dimension
-Answer = list[float] | prom.QueryError | dict[str, float]
-
-
-class FakePrometheus:
-    """Answers by the indicator metric name found in the query; trend/forecast queries by their shape."""
-
-    def __init__(self, answers: dict[str, Answer], *, delay: float = 0.0) -> None:
-        self.answers = answers
-        self.sent: list[str] = []
-        self.delay = delay
-        self.in_flight = 0
-        self.max_in_flight = 0
-
-    async def query(self, promql: str) -> prom.QueryResult:
-        self.sent.append(promql)
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        await asyncio.sleep(self.delay)
-        self.in_flight -= 1
-        kind = "trend" if " offset " in promql else "forecast" if "predict_linear" in promql else "value"
-        for key, answer in self.answers.items():
-            k, _, shape = key.partition(":")
-            if k in promql and (shape or "value") == kind:
-                if isinstance(answer, prom.QueryError):
-                    return prom.QueryResult(promql, error=answer)
-                if isinstance(answer, dict):
-                    series = tuple(prom.Series({"stat": s}, v) for s, v in answer.items())
-                    return prom.QueryResult(promql, series=series)
-                return prom.QueryResult(
-                    promql, series=tuple(prom.Series({"pod": f"p{i}"}, v) for i, v in enumerate(answer))
-                )
-        return prom.QueryResult(promql)
+FakePrometheus = fakes.FakePrometheus
+Answer = fakes.Answer
 
 
 def ind(name: str, dimension: str, **overrides: Any) -> dict[str, Any]:
@@ -331,28 +302,9 @@ async def test_queries_are_bounded() -> None:
 async def test_measure_returns_measurement_and_query() -> None:
     indicator = api.Indicator.model_validate(ind("errors", "core", warning=0.01, critical=0.05))
     fake = FakePrometheus({"errors": [0.07]})
-    m, query = await assessor.measure(indicator, namespace="ns", deployment="web", prometheus=fake, now=NOW)
+    m, query = await measure.measure(indicator, namespace="ns", deployment="web", prometheus=fake, now=NOW)
     assert query == 'errors{namespace="ns",deployment="web"}'
     assert m.phase is api.MeasurementPhase.FAILED and m.value == 0.07 and m.at == "2025-01-01T12:00:00Z"
-
-
-@pytest.mark.parametrize(
-    ("namespace", "deployment"),
-    [('x"} or vector(1) #', "chatapp"), ("chatapp", "Bad_Name"), ("a" * 64, "chatapp")],
-)
-def test_substitute_rejects_unsafe_values(namespace: str, deployment: str) -> None:
-    with pytest.raises(ValueError, match="not a DNS label"):
-        assessor.substitute("q", namespace=namespace, deployment=deployment)
-
-
-def test_substitute_whole_variable_names_only() -> None:
-    q = 'x{namespace="$namespace",d="$deployment",o="$namespaces"}'
-    assert assessor.substitute(q, namespace="n", deployment="d") == 'x{namespace="n",d="d",o="$namespaces"}'
-
-
-def test_subquery_step() -> None:
-    assert assessor.subquery_step("30m") == "30s"
-    assert assessor.subquery_step("10s") == "1s"
 
 
 async def test_states_carry_over_only_current_indicators() -> None:
