@@ -274,7 +274,7 @@ def test_report_status_round_trips_and_the_plugin_renders_it(
     import subprocess
     import sys
 
-    from tests.unit.render import report_cases
+    from tests.fixtures import report_cases
 
     from maintenance_operator.api import v1alpha1
 

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from tests.unit.render import report_cases
+from tests.fixtures import report_cases
 
 from maintenance_operator.render import html, svg
 

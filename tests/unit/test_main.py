@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from maintenance_operator import __main__ as cli
-from tests.unit.render import report_cases
+from tests.fixtures import report_cases
 
 
 def write_report(path: Path, *, as_list: bool = False) -> Path:

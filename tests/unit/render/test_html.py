@@ -4,7 +4,7 @@ from html.parser import HTMLParser
 
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.render import html
-from tests.unit.render import report_cases
+from tests.fixtures import report_cases
 
 
 class Tags(HTMLParser):

@@ -4,7 +4,7 @@ import pytest
 
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.render import markdown
-from tests.unit.render import report_cases
+from tests.fixtures import report_cases
 
 SECTIONS = [
     "## Executive summary",
