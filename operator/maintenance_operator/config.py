@@ -27,6 +27,12 @@ class OperatorConfig(BaseModel):
     namespaces: list[str] = Field(default_factory=list, description="Namespaces to watch; empty means all.")
     prometheus_url: str = Field(default="http://prometheus:9090", description="Default Prometheus base URL.")
     prometheus_timeout_seconds: float = Field(default=10.0, description="Default timeout of one query.")
+    prometheus_max_concurrent_queries: int = Field(
+        default=8, ge=1, description="Prometheus queries in flight at once, all endpoints together."
+    )
+    prometheus_queries_per_second: float = Field(
+        default=50.0, ge=0, description="Queries started per second on one Prometheus endpoint (0: no limit)."
+    )
     anthropic_api_key_env: str = Field(
         default="ANTHROPIC_API_KEY", description="Environment variable holding the default Anthropic API key."
     )

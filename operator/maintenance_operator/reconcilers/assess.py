@@ -348,7 +348,7 @@ async def run(
             previous=previous,
         )
     finally:
-        querier.close()
+        await querier.aclose()
     result = outcome.status
     created: dict[str, str] = {}
     spent = None
