@@ -11,6 +11,8 @@ for module in (
     "benchmarks.operator_rss",
     "benchmarks.image_size",
     "benchmarks.alert_latency",
+    "benchmarks.prometheus_load",
+    "benchmarks.kube_clients",
 ):
     print(f"=== {module}", flush=True)
     runpy.run_module(module, run_name="__main__")

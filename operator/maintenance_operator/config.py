@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any, Literal
+import contextvars
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 import kopf
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from maintenance_operator.api import v1alpha1
 from maintenance_operator.domain import notification
@@ -19,14 +27,39 @@ FIELD_MANAGER = "maintenance-operator"
 ENV_PREFIX = "MAINTENANCE_OPERATOR_"
 
 
-class OperatorConfig(BaseModel):
+#: The variables ``OperatorConfig.from_env(environ)`` reads instead of the process's.
+_GIVEN_ENVIRONMENT: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "given_environment", default=None
+)
+
+
+class _GivenEnvironment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (names are case-insensitive)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k.lower(): v for k, v in self._environ.items()}
+
+
+class OperatorConfig(BaseSettings):
     """Process-wide settings; each field reads MAINTENANCE_OPERATOR_<FIELD_NAME_UPPER> from the env."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
-    namespaces: list[str] = Field(default_factory=list, description="Namespaces to watch; empty means all.")
+    namespaces: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Namespaces to watch (comma-separated); empty means all."
+    )
     prometheus_url: str = Field(default="http://prometheus:9090", description="Default Prometheus base URL.")
     prometheus_timeout_seconds: float = Field(default=10.0, description="Default timeout of one query.")
+    prometheus_max_concurrent_queries: int = Field(
+        default=8, ge=1, description="Prometheus queries in flight at once, all endpoints together."
+    )
+    prometheus_queries_per_second: float = Field(
+        default=50.0, ge=0, description="Queries started per second on one Prometheus endpoint (0: no limit)."
+    )
     anthropic_api_key_env: str = Field(
         default="ANTHROPIC_API_KEY", description="Environment variable holding the default Anthropic API key."
     )
@@ -77,6 +110,11 @@ class OperatorConfig(BaseModel):
         default="low", description="Least severity notified (events without a severity always pass)."
     )
 
+    @field_validator("namespaces", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return [n.strip() for n in value.split(",") if n.strip()] if isinstance(value, str) else value
+
     @field_validator("notify_events")
     @classmethod
     def _known_events(cls, value: str) -> str:
@@ -84,17 +122,27 @@ class OperatorConfig(BaseModel):
         return value
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> OperatorConfig:
-        """Settings from MAINTENANCE_OPERATOR_* variables; unknown variables are ignored."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for name in cls.model_fields:
-            raw = env.get(ENV_PREFIX + name.upper())
-            if raw is None:
-                continue
-            # pydantic coerces numeric strings; only the list needs splitting
-            values[name] = [n.strip() for n in raw.split(",") if n.strip()] if name == "namespaces" else raw
-        return cls.model_validate(values)
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment: the process's, or the one ``from_env`` was given."""
+        given = _GIVEN_ENVIRONMENT.get()
+        return (init_settings, env_settings if given is None else _GivenEnvironment(settings_cls, given))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> OperatorConfig:
+        """Settings from MAINTENANCE_OPERATOR_* variables (the process's, or ``environ`` alone); unknown
+        variables are ignored."""
+        token = _GIVEN_ENVIRONMENT.set(environ)
+        try:
+            return cls()
+        finally:
+            _GIVEN_ENVIRONMENT.reset(token)
 
 
 def apply_kopf_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:

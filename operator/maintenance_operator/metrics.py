@@ -215,3 +215,13 @@ ANALYSIS_RUNS = Counter(
     ["namespace", "policy", "analysis", "result"],
     registry=REGISTRY,
 )
+PROM_QUERIES_IN_FLIGHT = Gauge(
+    "maintenance_operator_prometheus_queries_in_flight",
+    "Prometheus queries sent and not yet answered (bounded by the global query limit).",
+    registry=REGISTRY,
+)
+PROM_QUERIES_QUEUED = Gauge(
+    "maintenance_operator_prometheus_queries_queued",
+    "Prometheus queries waiting for a slot (the global limit or their endpoint's rate).",
+    registry=REGISTRY,
+)

@@ -7,17 +7,14 @@ leave this module except inside the clients.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client
 
-from maintenance_operator.adapters import crs, kube, llm, notify
-from maintenance_operator.adapters import prometheus as prom
+from maintenance_operator.adapters import crs, kube, llm, notify, prometheus_pool
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
 from maintenance_operator.domain import budget
@@ -32,14 +29,19 @@ class Runtime:
     resources: crs.CustomResources
     approval_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     notifier: notify.Notifier | None = None
-    #: CA bundle file per distinct PEM: written once, reused by every querier (not one file per query).
-    ca_files: dict[str, str] = field(default_factory=dict)
+    #: Every Prometheus query goes through this one bounded pool (built from the settings if not given).
+    queries: prometheus_pool.QueryPool | None = None
     #: Objects built once per process on first use (e.g. the report webhook notifier).
     caches: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.notifier is None:
             self.notifier = notify.Notifier(self.resources, secret_ref=self.config.notify_webhook_secret)
+        if self.queries is None:
+            self.queries = prometheus_pool.QueryPool(
+                max_concurrent=self.config.prometheus_max_concurrent_queries,
+                qps=self.config.prometheus_queries_per_second,
+            )
 
     def target(self, *, namespace: str, name: str) -> kube.TargetDeployment:
         return kube.TargetDeployment(self.api_client, namespace=namespace, name=name)
@@ -53,34 +55,22 @@ class Runtime:
             duration_seconds=self.config.lease_seconds,
         )
 
-    async def querier(self, *, namespace: str, spec: api.PrometheusSpec) -> prom.HttpPrometheus:
-        """A Prometheus client with the policy's URL, timeout, bearer token and CA (from Secrets)."""
+    async def querier(self, *, namespace: str, spec: api.PrometheusSpec) -> prometheus_pool.AsyncPrometheus:
+        """A Prometheus client with the policy's URL, timeout, bearer token and CA (from Secrets), on the
+        shared pool of that endpoint; the CA stays in memory."""
         token = None
-        ca_path = None
+        pem = None
         if spec.bearer_token_secret_ref is not None:
             ref = spec.bearer_token_secret_ref
             token = await self.resources.read_secret(namespace, ref.name, ref.key)
         if spec.ca_secret_ref is not None:
             ref = spec.ca_secret_ref
             pem = await self.resources.read_secret(namespace, ref.name, ref.key)
-            if pem:
-                ca_path = self._ca_file(pem)
         timeout = api.parse_duration(spec.timeout) if spec.timeout else self.config.prometheus_timeout_seconds
-        return prom.HttpPrometheus(
-            spec.url or self.config.prometheus_url,
-            timeout=timeout,
-            http=prom.session(bearer_token=token, ca_bundle=ca_path),
+        assert self.queries is not None
+        return self.queries.querier(
+            spec.url or self.config.prometheus_url, timeout=timeout, bearer_token=token, ca_pem=pem or None
         )
-
-    def _ca_file(self, pem: str) -> str:
-        """A file holding ``pem`` (requests wants a path; /tmp is the Pod's writable emptyDir)."""
-        digest = hashlib.sha256(pem.encode()).hexdigest()
-        path = self.ca_files.get(digest)
-        if path is None or not os.path.exists(path):
-            with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as handle:
-                handle.write(pem)
-            path = self.ca_files[digest] = handle.name
-        return path
 
     async def api_key(self, *, namespace: str, spec: api.LLMSpec) -> str | None:
         """The Anthropic key from the policy's Secret, else from the operator's environment; never logged."""
@@ -104,6 +94,11 @@ class Runtime:
     async def notify(self, text: str) -> None:
         assert self.notifier is not None
         await self.notifier.send(text)
+
+    async def aclose(self) -> None:
+        """Close the Prometheus pool's sockets (at operator cleanup)."""
+        if self.queries is not None:
+            await self.queries.aclose()
 
 
 def from_memo(memo: Any) -> Runtime:

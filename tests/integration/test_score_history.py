@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.fixtures.prometheus import MetricsExporter, PrometheusProcess, free_port
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import score_history
+from maintenance_operator.adapters import prometheus_pool, score_history
 
 pytestmark = pytest.mark.integration
+History = Callable[..., score_history.PrometheusScoreHistory]
+
+
+@pytest.fixture(params=["own-session", "pool"])
+async def history_of(request: pytest.FixtureRequest) -> AsyncIterator[History]:
+    """PrometheusScoreHistory on its own aiohttp session, or through the operator's bounded pool."""
+    pool = prometheus_pool.QueryPool()
+
+    def make(url: str, *, timeout_seconds: float) -> score_history.PrometheusScoreHistory:
+        via = pool.querier(url, timeout=timeout_seconds) if request.param == "pool" else None
+        return score_history.PrometheusScoreHistory(url, timeout_seconds=timeout_seconds, via=via)
+
+    yield make
+    await pool.aclose()
 
 
 async def test_series_per_dimension_for_one_policy(
-    shared_exporter: MetricsExporter, shared_prometheus: PrometheusProcess
+    shared_exporter: MetricsExporter, shared_prometheus: PrometheusProcess, history_of: History
 ) -> None:
     for dimension, value in (("overall", 8.5), ("core", 6.0)):
         shared_exporter.set(
@@ -25,7 +40,7 @@ async def test_series_per_dimension_for_one_policy(
     )
     shared_prometheus.wait_for(f"count({score_history.METRIC})", lambda v: v == [3.0])
     end = datetime.now(UTC) + timedelta(seconds=1)
-    history = score_history.PrometheusScoreHistory(shared_prometheus.url, timeout_seconds=5)
+    history = history_of(shared_prometheus.url, timeout_seconds=5)
     got = await history.scores(
         namespace="chatapp", policy="chatapp", start=end - timedelta(minutes=2), end=end
     )
@@ -36,14 +51,14 @@ async def test_series_per_dimension_for_one_policy(
     assert times == sorted(times) and all(t <= end + timedelta(milliseconds=1) for t in times)
 
 
-async def test_no_prometheus_is_none() -> None:
-    history = score_history.PrometheusScoreHistory(f"http://127.0.0.1:{free_port()}", timeout_seconds=2)
+async def test_no_prometheus_is_none(history_of: History) -> None:
+    history = history_of(f"http://127.0.0.1:{free_port()}", timeout_seconds=2)
     now = datetime.now(UTC)
     assert await history.scores(namespace="n", policy="p", start=now - timedelta(hours=1), end=now) is None
 
 
-async def test_refused_query_is_none(shared_prometheus: PrometheusProcess) -> None:
-    history = score_history.PrometheusScoreHistory(shared_prometheus.url, timeout_seconds=5)
+async def test_refused_query_is_none(shared_prometheus: PrometheusProcess, history_of: History) -> None:
+    history = history_of(shared_prometheus.url, timeout_seconds=5)
     now = datetime.now(UTC)
     # end before start: Prometheus answers 400 bad_data
     assert await history.scores(namespace="n", policy="p", start=now, end=now - timedelta(hours=1)) is None

@@ -56,3 +56,20 @@ def test_notification_settings_from_env() -> None:
 def test_unknown_notification_event_is_a_clear_startup_error() -> None:
     with pytest.raises(pydantic.ValidationError, match="unknown notification event 'SLABreach'"):
         OperatorConfig.from_env({"MAINTENANCE_OPERATOR_NOTIFY_EVENTS": "SLABreach"})
+
+
+def test_the_process_environment_is_read_with_the_same_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAINTENANCE_OPERATOR_NAMESPACES", "shop, chat")
+    monkeypatch.setenv("MAINTENANCE_OPERATOR_PROMETHEUS_MAX_CONCURRENT_QUERIES", "3")
+    monkeypatch.setenv("MAINTENANCE_OPERATOR_APPROVAL_KEY", "not a setting of this model")
+    config = OperatorConfig.from_env()
+    assert config.namespaces == ["shop", "chat"]
+    assert config.prometheus_max_concurrent_queries == 3
+    # an explicit mapping is read alone: the process's variables do not leak in
+    assert OperatorConfig.from_env({}).namespaces == []
+
+
+def test_a_bad_value_is_a_clear_startup_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAINTENANCE_OPERATOR_PROMETHEUS_MAX_CONCURRENT_QUERIES", "0")
+    with pytest.raises(pydantic.ValidationError, match="prometheus_max_concurrent_queries"):
+        OperatorConfig.from_env()

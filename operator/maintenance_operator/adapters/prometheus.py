@@ -141,7 +141,7 @@ def parse_response(query: str, status_code: int, body: bytes, *, seconds: float 
     return QueryResult(query, warnings=warnings, error=QueryError(kind, message), seconds=seconds)
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     """A Prometheus duration (integral units only: 2.42 rejects "0.5s")."""
     return f"{max(1, round(seconds * 1000))}ms"
 
@@ -170,7 +170,7 @@ class HttpPrometheus:
         try:
             response = self.http.get(
                 f"{self.url}/api/v1/query",
-                params={"query": promql, "timeout": _duration(self.timeout)},
+                params={"query": promql, "timeout": duration(self.timeout)},
                 # Server-side timeout first; the client gives it one more second to answer.
                 timeout=(min(self.timeout, 5.0), self.timeout + 1.0),
             )
@@ -194,6 +194,9 @@ class HttpPrometheus:
     def close(self) -> None:
         self.http.close()
 
+    async def aclose(self) -> None:
+        self.close()
+
 
 class ApiClientPrometheus:
     """PrometheusQuerier on prometheus-api-client's PrometheusConnect (no retries, explicit timeout).
@@ -216,7 +219,7 @@ class ApiClientPrometheus:
 
         started = time.monotonic()
         try:
-            result = self.client.custom_query(promql, params={"timeout": _duration(self.timeout)})
+            result = self.client.custom_query(promql, params={"timeout": duration(self.timeout)})
         except requests.Timeout as exc:
             return QueryResult(promql, error=QueryError(ErrorKind.TIMEOUT, str(exc)))
         except requests.RequestException as exc:
@@ -303,7 +306,7 @@ def query_range_sync(
                 "start": f"{start:.3f}",
                 "end": f"{end:.3f}",
                 "step": f"{max(step, 0.001):g}",
-                "timeout": _duration(client.timeout),
+                "timeout": duration(client.timeout),
             },
             timeout=(min(client.timeout, 5.0), client.timeout + 1.0),
         )

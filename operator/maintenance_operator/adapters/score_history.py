@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.domain import report
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,17 @@ def _label(value: str) -> str:
 
 
 class PrometheusScoreHistory:
-    """Reads score series with /api/v1/query_range."""
+    """Reads score series with /api/v1/query_range (through ``via``, the bounded pool, if given)."""
 
-    def __init__(self, url: str, *, timeout_seconds: float = 10.0, bearer_token: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_seconds: float = 10.0,
+        bearer_token: str | None = None,
+        via: prom.RangeQuerier | None = None,
+    ) -> None:
+        self._via = via
         self._url = url.rstrip("/") + "/api/v1/query_range"
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._headers = {"Authorization": f"Bearer {bearer_token}"} if bearer_token else {}
@@ -50,6 +59,8 @@ class PrometheusScoreHistory:
             "end": f"{end.timestamp():.3f}",
             "step": f"{step_seconds(start, end):g}",
         }
+        if self._via is not None:
+            return await self._scores_via(self._via, params, namespace=namespace, policy=policy)
         try:
             async with (
                 aiohttp.ClientSession(timeout=self._timeout, headers=self._headers) as session,
@@ -72,3 +83,22 @@ class PrometheusScoreHistory:
             ]
             out[dimension] = points
         return out
+
+    async def _scores_via(
+        self, via: prom.RangeQuerier, params: dict[str, str], *, namespace: str, policy: str
+    ) -> dict[str, report.Series] | None:
+        result = await via.query_range(
+            params["query"],
+            start=float(params["start"]),
+            end=float(params["end"]),
+            step=float(params["step"]),
+        )
+        if result.error is not None:
+            log.warning("score history of %s/%s unavailable: %s", namespace, policy, result.error.kind.value)
+            return None
+        return {
+            s.labels.get("dimension", "unknown"): [
+                (datetime.fromtimestamp(t, UTC), v) for t, v in s.samples if math.isfinite(v)
+            ]
+            for s in result.series
+        }

@@ -19,8 +19,7 @@ from typing import Any
 import kopf
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import prometheus as prom
-from maintenance_operator.adapters import workload
+from maintenance_operator.adapters import prometheus_pool, workload
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import cadence
 from maintenance_operator.handlers import common
@@ -207,7 +206,7 @@ async def run_analyses(
     reader = workload.WorkloadReader(runtime.api_client, namespace=namespace, name=policy.target_ref.name)
     spec_prometheus = policy.prometheus
 
-    async def prometheus() -> prom.HttpPrometheus:
+    async def prometheus() -> prometheus_pool.AsyncPrometheus:
         return await runtime.querier(namespace=namespace, spec=spec_prometheus)
 
     generation = body.get("metadata", {}).get("generation")

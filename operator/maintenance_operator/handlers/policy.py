@@ -13,6 +13,7 @@ from maintenance_operator.adapters import crs
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import retention, schedule, verification
 from maintenance_operator.handlers import common
+from maintenance_operator.reconcilers import shared_status
 from maintenance_operator.runtime import from_memo
 
 log = logging.getLogger(__name__)
@@ -23,46 +24,66 @@ PLURAL = "maintenancepolicies"
 @kopf.on.create(api.GROUP, api.VERSION, PLURAL)
 @kopf.on.update(api.GROUP, api.VERSION, PLURAL, field="spec")
 async def reconcile_policy(
-    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, body: kopf.Body, patch: kopf.Patch, **_: Any
+    spec: kopf.Spec,
+    meta: kopf.Meta,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    **_: Any,
 ) -> None:
-    """Parse the spec once per change; an invalid spec is reported in status, never retried in a loop."""
+    """Parse the spec once per change; an invalid spec is reported in status, never retried in a loop.
+    Conditions are merged by type on a fresh read (the assessment writes HealthAlert to the same list)."""
     policy, error = common.parse(api.MaintenancePolicySpec, spec)
-    conditions = list(status.get("conditions") or [])
     generation = meta.get("generation")
+    changes: list[shared_status.ConditionChange]
     if policy is None:
         patch.status["phase"] = api.PolicyPhase.ERROR.value
-        patch.status["conditions"] = common.set_condition(
-            conditions,
-            type_="Ready",
-            status=False,
-            reason="InvalidSpec",
-            message=error or "",
-            generation=generation,
-        )
+        changes = [
+            shared_status.ConditionChange(
+                "Ready", False, "InvalidSpec", error or "", observed_generation=generation
+            )
+        ]
+        await _write_conditions(memo, meta, changes)
         kopf.warn(body, reason="InvalidSpec", message=error or "invalid spec")
         return
     phase = api.PolicyPhase.SUSPENDED if policy.suspend else api.PolicyPhase.ACTIVE
     patch.status["phase"] = phase.value
     patch.status["observedGeneration"] = generation
-    patch.status["conditions"] = common.set_condition(
-        conditions,
-        type_="Ready",
-        status=not policy.suspend,
-        reason="Suspended" if policy.suspend else "Accepted",
-        message="policy suspended: no assessments, no actions" if policy.suspend else "policy accepted",
-        generation=generation,
-    )
     notice = verification.delay_notice(policy.verification, [(i.name, i.query) for i in policy.indicators])
-    patch.status["conditions"] = common.set_condition(
-        patch.status["conditions"],
-        type_="VerificationDelayRaised",
-        status=notice is not None,
-        reason="QueryLookback" if notice else "InitialDelayCoversLookback",
-        message=notice or "initialDelay covers every indicator's look-back",
-        generation=generation,
-    )
+    changes = [
+        shared_status.ConditionChange(
+            "Ready",
+            not policy.suspend,
+            "Suspended" if policy.suspend else "Accepted",
+            "policy suspended: no assessments, no actions" if policy.suspend else "policy accepted",
+            observed_generation=generation,
+        ),
+        shared_status.ConditionChange(
+            "VerificationDelayRaised",
+            notice is not None,
+            "QueryLookback" if notice else "InitialDelayCoversLookback",
+            notice or "initialDelay covers every indicator's look-back",
+            observed_generation=generation,
+        ),
+    ]
+    await _write_conditions(memo, meta, changes)
     if notice:
         kopf.info(body, reason="VerificationDelayRaised", message=notice)
+
+
+async def _write_conditions(
+    memo: kopf.Memo, meta: kopf.Meta, changes: list[shared_status.ConditionChange]
+) -> None:
+    written = await shared_status.write(
+        from_memo(memo).resources,
+        kind="MaintenancePolicy",
+        namespace=str(meta["namespace"]),
+        name=str(meta["name"]),
+        changes=changes,
+        now=common.now(),
+    )
+    if not written:
+        raise kopf.TemporaryError("policy conditions not written: the policy kept changing", delay=5)
 
 
 @kopf.timer(

@@ -49,6 +49,7 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     if runtime.config.webhook_mode == "local":
         # a loopback webhook dies with this process; its configurations must not outlive it
         await webhooks.remove_managed_configurations(runtime.api_client)
+    await from_memo(memo).aclose()
     from_memo(memo).api_client.close()  # type: ignore[no-untyped-call]
 
 

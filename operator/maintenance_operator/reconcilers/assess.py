@@ -36,7 +36,7 @@ from maintenance_operator.domain import (
     trends,
 )
 from maintenance_operator.domain import judgement as judging
-from maintenance_operator.reconcilers import measure, ports, propose, remediate
+from maintenance_operator.reconcilers import measure, ports, propose, remediate, shared_status
 
 MAX_CONCURRENT_QUERIES = 8
 MEASUREMENTS_KEPT = 5
@@ -348,7 +348,7 @@ async def run(
             previous=previous,
         )
     finally:
-        querier.close()
+        await querier.aclose()
     result = outcome.status
     created: dict[str, str] = {}
     spent = None
@@ -467,19 +467,16 @@ async def _update_policy(
     name = policy_body["metadata"]["name"]
     current = policy_body.get("status") or {}
     score = result.overall_score
-    conditions = machine.set_condition(
-        [api.Condition.model_validate(c) for c in current.get("conditions") or []],
+    alert = shared_status.ConditionChange(
         type="HealthAlert",
-        status=machine.condition_status(scoring.health_alert(score) if score is not None else None),
+        status=scoring.health_alert(score) if score is not None else None,
         reason=scoring.health_alert_reason(score),
         message=f"assessment {assessment}: overall {score}",
-        now=now,
     )
     update: dict[str, Any] = {
         "lastAssessment": assessment,
         "overallScore": score,
         "indicatorStates": [s.wire() for s in states],
-        "conditions": [c.wire() for c in conditions],
     }
     config_map = policy.actions.config_patch.config_map_ref
     if result.phase is api.AssessmentPhase.COMPLETED and config_map is not None:
@@ -497,7 +494,16 @@ async def _update_policy(
     if spent is not None:
         update["tokenUsageDay"] = spent.day
         update["tokenUsage"] = spent.usage.wire()
-    await world.resources.patch_status("MaintenancePolicy", namespace, name, update)
+    # conditions are shared with the policy handler: merged by type, under a resourceVersion precondition
+    await shared_status.write(
+        world.resources,
+        kind="MaintenancePolicy",
+        namespace=namespace,
+        name=name,
+        changes=[alert],
+        fields=update,
+        now=now,
+    )
 
 
 def _config_state(raw: Any) -> api.KnownGoodConfig | None:

@@ -56,5 +56,5 @@ async def measure_each(
             )
             found.append((indicator, measurement))
     finally:
-        querier.close()
+        await querier.aclose()
     return found

@@ -3,7 +3,7 @@
 - ``Target``: reads and writes of the target Deployment (and its allowlisted ConfigMap).
 - ``TargetLock``: the per-target lease so two Remediations never change one Deployment at once.
 - ``ObjectStore``: the operator's own custom resources and the Secrets they name.
-- ``Querier``: instant Prometheus queries (closed after use).
+- ``Querier``: instant Prometheus queries on the process's bounded pool (closed after use).
 - ``Planner``: plan, summarize, the token budget spent so far, close.
 - ``Ports``: builds the above for one policy/target, plus settings, the approval key and notifications.
 
@@ -83,7 +83,7 @@ class ObjectStore(Protocol):
 
 
 class Querier(prom.PrometheusQuerier, Protocol):
-    def close(self) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 class Planner(Protocol):

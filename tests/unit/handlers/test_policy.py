@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import kopf
 import pytest
 
+from maintenance_operator.config import OperatorConfig
 from maintenance_operator.handlers import policy
+from maintenance_operator.runtime import Runtime
+from tests.fixtures.fakes import FakeStore
 
 SPEC: dict[str, Any] = {
     "targetRef": {"name": "chatapp"},
@@ -37,8 +40,20 @@ class Posted:
     message: str
 
 
-async def reconcile(b: kopf.Body) -> tuple[kopf.Patch, list[Posted]]:
-    """Run the handler with kopf's public event functions recorded instead of posted."""
+@dataclass(frozen=True)
+class Reconciled:
+    """What the handler left: kopf's patch (phase), the stored status (conditions), the Events."""
+
+    patch: kopf.Patch
+    status: dict[str, Any]
+
+
+async def reconcile(b: kopf.Body, store: FakeStore | None = None) -> tuple[Reconciled, list[Posted]]:
+    """Run the handler on a store holding ``b`` with kopf's event functions recorded instead of posted."""
+    store = store or FakeStore()
+    store.put("MaintenancePolicy", dict(b))
+    memo = kopf.Memo()
+    memo.runtime = Runtime(config=OperatorConfig(), api_client=cast(Any, None), resources=cast(Any, store))
     events: list[Posted] = []
 
     def record(type_: str) -> Any:
@@ -51,8 +66,9 @@ async def reconcile(b: kopf.Body) -> tuple[kopf.Patch, list[Posted]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(kopf, "info", record("Normal"))
         mp.setattr(kopf, "warn", record("Warning"))
-        await policy.reconcile_policy(spec=b.spec, status=b.status, meta=b.meta, body=b, patch=patch)
-    return patch, events
+        await policy.reconcile_policy(spec=b.spec, meta=b.meta, body=b, patch=patch, memo=memo)
+    stored = store.status("MaintenancePolicy", "chatapp", "chatapp")
+    return Reconciled(patch, {**stored, **patch.status}), events
 
 
 async def test_valid_policy_is_active_and_ready() -> None:
@@ -95,3 +111,16 @@ async def test_a_rate_window_longer_than_initial_delay_is_announced() -> None:
     assert "error-ratio 120s" in delay["message"]
     assert patch.status["phase"] == "Active"
     assert [e.reason for e in events] == ["VerificationDelayRaised"]
+
+
+async def test_the_assessments_health_alert_survives_a_policy_change() -> None:
+    alert = {"type": "HealthAlert", "status": "True", "reason": "Critical", "message": "overall 3.0"}
+    alert["lastTransitionTime"] = "2026-01-01T00:00:00Z"
+    patch, _ = await reconcile(body(SPEC, {"conditions": [alert]}))
+    assert [c["type"] for c in patch.status["conditions"]] == [
+        "HealthAlert",
+        "Ready",
+        "VerificationDelayRaised",
+    ]
+    assert patch.status["conditions"][0] == alert
+    assert "conditions" not in patch.patch.status  # never through kopf's whole-list merge patch
