@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
 
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
+from maintenance_operator.domain import notification
 from maintenance_operator.runtime import Runtime
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 class NoSecrets:
@@ -64,3 +68,35 @@ async def test_the_ca_bundle_is_written_once_not_per_querier(
     secrets.pem = secrets.pem.replace("MIIB", "MIIC")  # a rotated CA gets its own file
     (await runtime.querier(namespace="shop", spec=spec)).close()
     assert len(list(tmp_path.iterdir())) == 2
+
+
+class OneSecret:
+    def __init__(self) -> None:
+        self.reads: list[tuple[str, str, str]] = []
+
+    async def read_secret(self, namespace: str, name: str, key: str) -> str | None:
+        self.reads.append((namespace, name, key))
+        return "https://hooks.example/T000/SECRET"
+
+
+async def test_without_a_webhook_secret_there_is_no_notifier() -> None:
+    runtime = _runtime()
+    assert await runtime.webhook() is None
+    await runtime.notify(
+        notification.Event(
+            type=notification.EventType.REPORT, namespace="shop", name="weekly", title="t", at=NOW, kind="x"
+        )
+    )
+
+
+async def test_one_webhook_notifier_is_built_from_the_secret_once_and_hides_its_url() -> None:
+    secrets = OneSecret()
+    runtime = Runtime(
+        config=OperatorConfig(notify_webhook_secret="ops/slack", notify_format="generic"),
+        api_client=cast(Any, None),
+        resources=cast(Any, secrets),
+    )
+    first = await runtime.webhook()
+    assert first is not None and first is await runtime.webhook()
+    assert secrets.reads == [("ops", "slack", "url")]
+    assert "hooks.example" not in repr(first) and "hooks.example" not in repr(runtime)
