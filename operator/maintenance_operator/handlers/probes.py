@@ -49,6 +49,8 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     if runtime.config.webhook_mode == "local":
         # a loopback webhook dies with this process; its configurations must not outlive it
         await webhooks.remove_managed_configurations(runtime.api_client)
+    if runtime.notifier is not None:
+        await runtime.notifier.close()  # pending notices get a few seconds to be delivered
     from_memo(memo).api_client.close()  # type: ignore[no-untyped-call]
 
 
