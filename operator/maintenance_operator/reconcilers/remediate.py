@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import errors, kube
+from maintenance_operator.adapters import crs, errors, kube
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import (
     approval,
@@ -134,6 +134,8 @@ _BAD = {
 async def advance(tick: Tick) -> None:
     """Do the next step for the Remediation's phase (nothing for terminal phases)."""
     if machine.is_terminal(tick.phase):
+        if tick.phase is P.ESCALATED:
+            await _escalation_reminder(tick)
         return
     if tick.spec.terminate:
         changed = any(s.phase in APPLIED for s in tick.status.steps)
@@ -903,3 +905,21 @@ def _observe_sla(tick: Tick, *, policy: str, result: api.RemediationPhase) -> No
             metrics.SLA_BREACHES.labels(
                 namespace=tick.namespace, policy=policy, severity=severity, clock=clock
             ).inc()
+
+
+async def _escalation_reminder(tick: Tick) -> None:
+    """An unacknowledged escalation is brought up again every `sla.reminderInterval`, never more often."""
+    if crs.ACK_ANNOTATION in (tick.body["metadata"].get("annotations") or {}):
+        return
+    last = timestamps.parse_or_none(tick.status.last_notice_at or tick.status.completed_at)
+    interval = timedelta(seconds=api.parse_duration(tick.policy.sla.reminder_interval))
+    if last is not None and tick.now - last < interval:
+        return
+    await _send_notice(
+        tick,
+        sla.Notice.REMINDER,
+        detail=(
+            f"still escalated since {tick.status.completed_at or 'earlier'}: {tick.status.message}; "
+            f"acknowledge with `kubectl maintenance ack {tick.name} -n {tick.namespace}`"
+        ),
+    )

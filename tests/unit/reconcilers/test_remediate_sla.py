@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from maintenance_operator import metrics
+from maintenance_operator.adapters import crs
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import attestation, notification, timestamps
 from tests.fixtures import fakes
@@ -256,3 +257,32 @@ async def test_outcomes_older_than_the_retention_are_dropped_when_one_is_recorde
     await tick(w)
     await tick(w, now=NOW + timedelta(minutes=1))
     assert [o["remediation"] for o in outcomes(w)] == ["recent", "fix-1"]
+
+
+# ---------------------------------------------------------------- open escalations
+
+
+def escalated(*, hours_ago: float, **extra: Any) -> dict[str, Any]:
+    done = timestamps.rfc3339(NOW - timedelta(hours=hours_ago))
+    return {"phase": "Escalated", "completedAt": done, "message": "needs a DBA", **extra}
+
+
+async def test_an_unacknowledged_escalation_is_reminded_after_the_interval_only() -> None:
+    w = world()
+    remediation(w, status=escalated(hours_ago=0.5), issue=issue("high", minutes_ago=40))
+    await tick(w)
+    assert w.notifications == [], "the escalation itself was the notice; 1h has not passed"
+    await tick(w, now=NOW + timedelta(minutes=31))
+    [reminder] = w.notifications
+    assert reminder.type is E.REMINDER and "kubectl maintenance ack fix-1 -n shop" in reminder.text
+    assert stored(w).phase is P.ESCALATED and stored(w).last_notice_at is not None
+    await tick(w, now=NOW + timedelta(minutes=45))
+    assert len(w.notifications) == 1
+
+
+async def test_an_acknowledged_escalation_is_quiet() -> None:
+    w = world()
+    remediation(w, status=escalated(hours_ago=5), issue=issue("high", minutes_ago=400))
+    w.store.objects[("Remediation", NS, "fix-1")]["metadata"]["annotations"] = {crs.ACK_ANNOTATION: "alice"}
+    await tick(w)
+    assert w.notifications == []
