@@ -129,7 +129,10 @@ def test_an_expired_approval_escalates_once_and_is_acknowledged(
         kube_api,
         app,
         approval={"expireAfter": "20s"},
-        sla={"response": {"high": "5s"}, "resolution": {"high": "10s"}},
+        sla={
+            "response": {"critical": "15m", "high": "5s", "medium": "4h", "low": "24h"},
+            "resolution": {"critical": "15m", "high": "10s", "medium": "4h", "low": "24h"},
+        },
     )
     name = loop.manual_remediation(
         kube_api,
