@@ -109,6 +109,9 @@ class OperatorConfig(BaseSettings):
     notify_min_severity: Literal["critical", "high", "medium", "low"] = Field(
         default="low", description="Least severity notified (events without a severity always pass)."
     )
+    health_alert_threshold: float = Field(
+        default=7.0, ge=1.0, le=10.0, description="Overall score below which a HealthAlert is notified."
+    )
 
     @field_validator("namespaces", mode="before")
     @classmethod

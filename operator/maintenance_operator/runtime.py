@@ -14,10 +14,10 @@ from typing import Any
 
 from kubernetes import client
 
-from maintenance_operator.adapters import crs, kube, llm, notify, prometheus_pool
+from maintenance_operator.adapters import crs, kube, llm, notifications, prometheus_pool
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
-from maintenance_operator.domain import budget
+from maintenance_operator.domain import budget, notification
 
 
 @dataclass
@@ -28,15 +28,16 @@ class Runtime:
     api_client: client.ApiClient
     resources: crs.CustomResources
     approval_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    notifier: notify.Notifier | None = None
+    #: The one webhook notifier (approvals, escalations, SLA notices, outcomes, health alerts, reports);
+    #: built on first use from the Secret named by the settings, None when no webhook is configured.
+    notifier: notifications.WebhookNotifier | None = None
+    notifier_resolved: bool = False
     #: Every Prometheus query goes through this one bounded pool (built from the settings if not given).
     queries: prometheus_pool.QueryPool | None = None
-    #: Objects built once per process on first use (e.g. the report webhook notifier).
+    #: Objects built once per process on first use.
     caches: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.notifier is None:
-            self.notifier = notify.Notifier(self.resources, secret_ref=self.config.notify_webhook_secret)
         if self.queries is None:
             self.queries = prometheus_pool.QueryPool(
                 max_concurrent=self.config.prometheus_max_concurrent_queries,
@@ -91,12 +92,36 @@ class Runtime:
             default_model=self.config.default_model,
         )
 
-    async def notify(self, text: str) -> None:
-        assert self.notifier is not None
-        await self.notifier.send(text)
+    async def webhook(self) -> notifications.WebhookNotifier | None:
+        """The webhook notifier when a webhook Secret is configured; the Secret is read once per process and
+        its URL stays inside the notifier (never logged)."""
+        if not self.notifier_resolved:
+            ref = self.config.notify_webhook_secret
+            url = None
+            if ref:
+                namespace, name, key = ([*ref.split("/"), "", "", ""])[:3]
+                url = await self.resources.read_secret(namespace, name, key or "url")
+            if url and self.notifier is None:
+                self.notifier = notifications.WebhookNotifier(
+                    url=url,
+                    fmt=notification.PayloadFormat(self.config.notify_format),
+                    rule=notification.parse_filter(
+                        types=self.config.notify_events.split(","),
+                        min_severity=self.config.notify_min_severity,
+                    ),
+                )
+            self.notifier_resolved = True
+        return self.notifier
+
+    async def notify(self, event: notification.Event) -> None:
+        notifier = await self.webhook()
+        if notifier is not None:
+            notifier.notify(event)
 
     async def aclose(self) -> None:
-        """Close the Prometheus pool's sockets (at operator cleanup)."""
+        """At operator cleanup: give pending notices a few seconds, then close the Prometheus pool."""
+        if self.notifier is not None:
+            await self.notifier.close()
         if self.queries is not None:
             await self.queries.aclose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import certifi
@@ -11,10 +12,12 @@ import pytest
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
+from maintenance_operator.domain import notification
 from maintenance_operator.runtime import Runtime
 
 #: One real CA certificate (the first of certifi's bundle).
 CA_PEM = certifi.contents().split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 class NoSecrets:
@@ -102,3 +105,35 @@ async def test_an_unusable_ca_answers_unavailable_with_the_reason() -> None:
         assert ranged.error is not None and "CA bundle" in ranged.error.message
     finally:
         await runtime.aclose()
+
+
+class OneSecret:
+    def __init__(self) -> None:
+        self.reads: list[tuple[str, str, str]] = []
+
+    async def read_secret(self, namespace: str, name: str, key: str) -> str | None:
+        self.reads.append((namespace, name, key))
+        return "https://hooks.example/T000/SECRET"
+
+
+async def test_without_a_webhook_secret_there_is_no_notifier() -> None:
+    runtime = _runtime()
+    assert await runtime.webhook() is None
+    await runtime.notify(
+        notification.Event(
+            type=notification.EventType.REPORT, namespace="shop", name="weekly", title="t", at=NOW, kind="x"
+        )
+    )
+
+
+async def test_one_webhook_notifier_is_built_from_the_secret_once_and_hides_its_url() -> None:
+    secrets = OneSecret()
+    runtime = Runtime(
+        config=OperatorConfig(notify_webhook_secret="ops/slack", notify_format="generic"),
+        api_client=cast(Any, None),
+        resources=cast(Any, secrets),
+    )
+    first = await runtime.webhook()
+    assert first is not None and first is await runtime.webhook()
+    assert secrets.reads == [("ops", "slack", "url")]
+    assert "hooks.example" not in repr(first) and "hooks.example" not in repr(runtime)

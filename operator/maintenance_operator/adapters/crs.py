@@ -18,6 +18,8 @@ POLICY_LABEL = f"{v1alpha1.GROUP}/policy"
 TARGET_LABEL = f"{v1alpha1.GROUP}/target"
 FINGERPRINT_LABEL = f"{v1alpha1.GROUP}/fingerprint"
 ANALYSIS_LABEL = f"{v1alpha1.GROUP}/analysis"
+#: Set by `kubectl maintenance ack` on an Escalated Remediation: a human took it; a new one may follow.
+ACK_ANNOTATION = f"{v1alpha1.GROUP}/acknowledged-by"
 
 PLURALS = {info.kind: info.plural for info in v1alpha1.KINDS}
 

@@ -1315,6 +1315,12 @@ class RemediationStatus(StatusModel):
     review: PlanReview | None = Field(
         default=None, description="The operator's review of the plan: fit, second opinion, history."
     )
+    sla_notices: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description="SLA notices sent (SLAAtRisk, SLABreached, Reminder).",
+    )
+    last_notice_at: str | None = Field(default=None, description="When the last SLA notice was sent.")
 
 
 # ---------------------------------------------------------------- MaintenanceReport

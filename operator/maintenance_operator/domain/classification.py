@@ -126,6 +126,7 @@ def _observed_issue(
                 at=at,
             )
         ],
+        detected_at=observation.breaching_since or at,
     )
 
 
@@ -169,6 +170,7 @@ def _predicted_issue(
                 at=at,
             )
         ],
+        detected_at=at,
     )
 
 

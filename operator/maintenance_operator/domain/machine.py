@@ -52,10 +52,11 @@ TRANSITIONS: dict[RemediationPhase, frozenset[RemediationPhase]] = {
             P.FAILED,
         }
     ),
-    P.AWAITING_APPROVAL: frozenset({P.APPROVED, P.REJECTED, P.EXPIRED}),
-    P.SCHEDULED: frozenset({P.APPROVED, P.EXPIRED, P.REJECTED}),
+    # Escalated from a waiting phase: the approval expired after the resolution deadline (SLA).
+    P.AWAITING_APPROVAL: frozenset({P.APPROVED, P.REJECTED, P.EXPIRED, P.ESCALATED}),
+    P.SCHEDULED: frozenset({P.APPROVED, P.EXPIRED, P.REJECTED, P.ESCALATED}),
     # A backlog item runs only if a human approves it later.
-    P.BACKLOG: frozenset({P.APPROVED, P.REJECTED, P.EXPIRED}),
+    P.BACKLOG: frozenset({P.APPROVED, P.REJECTED, P.EXPIRED, P.ESCALATED}),
     # Escalated/Failed: a guard that can never pass (e.g. an HPA owns the replicas) needs a human.
     # Rejected from Approved: the operator declines a stale plan whose issue is gone before execution.
     P.APPROVED: frozenset({P.EXECUTING, P.ESCALATED, P.FAILED, P.REJECTED}),

@@ -8,6 +8,7 @@ from typing import Any
 import kopf
 
 from maintenance_operator import metrics
+from maintenance_operator.adapters import crs
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import machine
 from maintenance_operator.handlers import common
@@ -18,8 +19,11 @@ log = logging.getLogger(__name__)
 PLURAL = "remediations"
 
 
-def _open(status: kopf.Status, **_: Any) -> bool:
+def _open(status: kopf.Status, annotations: kopf.Annotations, **_: Any) -> bool:
+    """Ticked until terminal; an Escalated one until a human acknowledges it (for its reminders)."""
     phase = status.get("phase")
+    if phase == api.RemediationPhase.ESCALATED.value:
+        return crs.ACK_ANNOTATION not in annotations
     return not machine.is_terminal(api.RemediationPhase(phase) if phase else None)
 
 

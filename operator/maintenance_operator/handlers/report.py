@@ -13,9 +13,8 @@ import kopf
 from pydantic import ValidationError
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import notifications, score_history
+from maintenance_operator.adapters import score_history
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import notification
 from maintenance_operator.handlers import common
 from maintenance_operator.reconcilers import report as reconciler
 from maintenance_operator.runtime import Runtime, from_memo
@@ -23,7 +22,6 @@ from maintenance_operator.runtime import Runtime, from_memo
 log = logging.getLogger(__name__)
 PLURAL = "maintenancereports"
 CHECK_SECONDS = 60.0
-NOTIFIER_KEY = "report-notifier"
 _REASONS = {
     api.ReportPhase.READY: "ReportReady",
     api.ReportPhase.PARTIAL: "ReportPartial",
@@ -32,27 +30,8 @@ _REASONS = {
 
 
 async def _notifier(runtime: Runtime) -> reconciler.Notifier | None:
-    """The webhook notifier when a webhook Secret is configured; read once per process."""
-    if NOTIFIER_KEY not in runtime.caches:
-        ref = runtime.config.notify_webhook_secret
-        url = None
-        if ref:
-            namespace, name, key = ([*ref.split("/"), "", "", ""])[:3]
-            url = await runtime.resources.read_secret(namespace, name, key or "url")
-        runtime.caches[NOTIFIER_KEY] = (
-            notifications.WebhookNotifier(
-                url=url,
-                fmt=notification.PayloadFormat(runtime.config.notify_format),
-                rule=notification.parse_filter(
-                    types=runtime.config.notify_events.split(","),
-                    min_severity=runtime.config.notify_min_severity,
-                ),
-            )
-            if url
-            else None
-        )
-    found: reconciler.Notifier | None = runtime.caches[NOTIFIER_KEY]
-    return found
+    """The operator's one webhook notifier (None when no webhook is configured)."""
+    return await runtime.webhook()
 
 
 async def ports(runtime: Runtime) -> reconciler.Ports:

@@ -29,6 +29,7 @@ from maintenance_operator.domain import (
     forecasting,
     known_good,
     machine,
+    notification,
     promql,
     scoring,
     summary,
@@ -392,7 +393,28 @@ async def run(
         spent=spent,
         now=now,
     )
-    events = _observe(namespace=namespace, policy=policy_name, result=result, created=created)
+    threshold = world.config.health_alert_threshold
+    events = _observe(
+        namespace=namespace, policy=policy_name, result=result, created=created, threshold=threshold
+    )
+    was_alerting = any(
+        c.get("type") == "HealthAlert" and c.get("status") == "True"
+        for c in policy_status.get("conditions") or []
+    )
+    # one notification when the alert starts, not one per assessment while it lasts
+    if notification.health_alert(result.overall_score, threshold=threshold) and not was_alerting:
+        await world.notify(
+            notification.Event(
+                type=notification.EventType.HEALTH_ALERT,
+                namespace=namespace,
+                name=policy_name,
+                kind="MaintenancePolicy",
+                title=f"Health of {namespace}/{policy_name} is {result.overall_score}/10 (< {threshold:g})",
+                text=(result.summary.text if result.summary else "") or result.message,
+                at=now,
+                fields={"assessment": name, "issues": str(len(result.issues))},
+            )
+        )
     return Run(status=result, created=created, events=events)
 
 
@@ -469,7 +491,11 @@ async def _update_policy(
     score = result.overall_score
     alert = shared_status.ConditionChange(
         type="HealthAlert",
-        status=scoring.health_alert(score) if score is not None else None,
+        status=(
+            notification.health_alert(score, threshold=world.config.health_alert_threshold)
+            if score is not None
+            else None
+        ),
         reason=scoring.health_alert_reason(score),
         message=f"assessment {assessment}: overall {score}",
     )
@@ -511,7 +537,12 @@ def _config_state(raw: Any) -> api.KnownGoodConfig | None:
 
 
 def _observe(
-    *, namespace: str, policy: str, result: api.HealthAssessmentStatus, created: dict[str, str]
+    *,
+    namespace: str,
+    policy: str,
+    result: api.HealthAssessmentStatus,
+    created: dict[str, str],
+    threshold: float = notification.HEALTH_ALERT_THRESHOLD,
 ) -> list[tuple[str, str, str]]:
     """Count the assessment in metrics; the Events to post about it."""
     events: list[tuple[str, str, str]] = []
@@ -521,11 +552,15 @@ def _observe(
         metrics.HEALTH_SCORE.labels(namespace=namespace, policy=policy, dimension="overall").set(
             result.overall_score
         )
-        alert = scoring.health_alert(result.overall_score)
+        alert = notification.health_alert(result.overall_score, threshold=threshold)
         metrics.HEALTH_ALERT.labels(namespace=namespace, policy=policy).set(1 if alert else 0)
         if alert:
             events.append(
-                ("Warning", "HealthAlert", f"HIGH: overall health score {result.overall_score} < 7.0")
+                (
+                    "Warning",
+                    "HealthAlert",
+                    f"HIGH: overall health score {result.overall_score} < {threshold:g}",
+                )
             )
     for dimension in result.dimensions:
         if dimension.score is not None:

@@ -21,7 +21,7 @@ from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.adapters.llm import PlanResult
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
-from maintenance_operator.domain import budget, planning, rollout
+from maintenance_operator.domain import budget, notification, planning, rollout
 
 
 class Target(Protocol):
@@ -119,4 +119,6 @@ class Ports(Protocol):
         self, *, namespace: str, policy: api.MaintenancePolicySpec, budget_state: budget.BudgetState
     ) -> Planner: ...
 
-    async def notify(self, text: str) -> None: ...
+    async def notify(self, event: notification.Event) -> None:
+        """Send `event` to the configured receiver without waiting for delivery (no receiver: nothing)."""
+        ...

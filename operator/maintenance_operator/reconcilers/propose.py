@@ -45,17 +45,40 @@ def _summaries(
     ]
 
 
+def _open_escalation(item: dict[str, Any], *, severity: api.Severity, detected_at: str | None) -> bool:
+    """An Escalated Remediation still stands for the issue (one escalation per problem) until a human
+    acknowledges it, the issue changes severity, or it clears (a new breach has a new detectedAt)."""
+    if (item.get("status") or {}).get("phase") != api.RemediationPhase.ESCALATED.value:
+        return False
+    if ((item.get("metadata") or {}).get("annotations") or {}).get(crs.ACK_ANNOTATION):
+        return False
+    issue = (item.get("spec") or {}).get("issue") or {}
+    if issue.get("severity") != severity.value:
+        return False
+    earlier = issue.get("detectedAt")
+    return bool(issue.get("predicted")) or not earlier or not detected_at or earlier == detected_at
+
+
 async def open_remediation(
-    world: ports.Ports, *, namespace: str, target: str, fingerprint: str, severity: api.Severity
+    world: ports.Ports,
+    *,
+    namespace: str,
+    target: str,
+    fingerprint: str,
+    severity: api.Severity,
+    detected_at: str | None = None,
 ) -> str | None:
-    """Name of a non-terminal Remediation for this target and issue, if one exists. One that waits for a
-    human or a window does not count once the issue became more severe: the new severity is routed again
-    (the waiting one is declined later if the issue is gone by then)."""
+    """Name of a non-terminal Remediation for this target and issue, if one exists, or of the open
+    escalation of the issue. One that waits for a human or a window does not count once the issue became
+    more severe: the new severity is routed again (the waiting one is declined later if the issue is gone
+    by then)."""
     items = await world.resources.list(
         "Remediation", namespace, labels={crs.TARGET_LABEL: target, crs.FINGERPRINT_LABEL: fingerprint[:63]}
     )
     for item in items:
         phase = (item.get("status") or {}).get("phase")
+        if _open_escalation(item, severity=severity, detected_at=detected_at):
+            return str(item["metadata"]["name"])
         if machine.is_terminal(api.RemediationPhase(phase) if phase else None):
             continue
         raw = ((item.get("spec") or {}).get("issue") or {}).get("severity")
@@ -130,6 +153,7 @@ async def propose(
             target=target_name,
             fingerprint=issue.fingerprint,
             severity=issue.severity,
+            detected_at=issue.detected_at,
         )
         if existing:
             created[issue.fingerprint] = existing

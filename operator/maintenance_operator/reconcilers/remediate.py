@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import errors, kube
+from maintenance_operator.adapters import crs, errors, kube
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import (
     approval,
@@ -23,9 +23,12 @@ from maintenance_operator.domain import (
     judgement,
     knowledge,
     machine,
+    notification,
     plan_validation,
     planning,
+    retention,
     risk,
+    sla,
     timestamps,
     verification,
 )
@@ -131,6 +134,8 @@ _BAD = {
 async def advance(tick: Tick) -> None:
     """Do the next step for the Remediation's phase (nothing for terminal phases)."""
     if machine.is_terminal(tick.phase):
+        if tick.phase is P.ESCALATED:
+            await _escalation_reminder(tick)
         return
     if tick.spec.terminate:
         changed = any(s.phase in APPLIED for s in tick.status.steps)
@@ -142,6 +147,8 @@ async def advance(tick: Tick) -> None:
             return
     step = _STEPS[tick.phase]
     await step(tick)
+    if not machine.is_terminal(tick.phase):
+        await _sla_watch(tick)
 
 
 # ---------------------------------------------------------------- before execution
@@ -181,7 +188,25 @@ async def _propose(tick: Tick) -> None:
         windows=tick.policy.maintenance_windows,
         now=tick.now,
     )
-    updates: dict[str, Any] = {"risk": scored, "route": route}
+    due = _deadlines(tick)
+    updates: dict[str, Any] = {
+        "risk": scored,
+        "route": route,
+        "response_due": timestamps.rfc3339(due.response_due),
+        "resolution_due": timestamps.rfc3339(due.resolution_due),
+    }
+    if decision.phase is P.SCHEDULED and sla.window_too_far(
+        next_window_opens=approval.next_window_start(tick.policy.maintenance_windows, tick.now),
+        response_due=due.response_due,
+    ):
+        decision = approval.Decision(
+            phase=P.AWAITING_APPROVAL,
+            reason="WindowTooFar",
+            message=(
+                f"the next maintenance window opens after the response deadline "
+                f"{timestamps.rfc3339(due.response_due)}: a human decides now"
+            ),
+        )
     if decision.phase in (P.AWAITING_APPROVAL, P.SCHEDULED):
         updates["approval_expires_at"] = timestamps.rfc3339(
             approval.approval_expires_at(tick.now, tick.policy.approval.expire_after)
@@ -190,11 +215,7 @@ async def _propose(tick: Tick) -> None:
         updates["approved_by"] = decision.approved_by
     await tick.move(decision.phase, reason=decision.reason, message=decision.message, **updates)
     if decision.phase is P.AWAITING_APPROVAL:
-        await tick.world.notify(
-            f"Approval needed: {tick.namespace}/{tick.name} ({tick.spec.issue.severity.value} "
-            f"{tick.spec.issue.category}, risk {scored.level.value}): {_describe(tick.spec.plan)}. "
-            f"`kubectl maintenance approve {tick.name} -n {tick.namespace}`",
-        )
+        await _approval_needed(tick)
     if machine.is_terminal(decision.phase):
         await _finish(tick, result=decision.phase)
 
@@ -223,10 +244,15 @@ async def _human_decision(tick: Tick) -> bool:
             )
         return True
     who = decision.approved_by or "unknown"
+    responded = _responded(tick)
     if decision.approved:
-        await tick.move(P.APPROVED, reason="ApprovedByHuman", message=f"approved by {who}", approved_by=who)
+        await tick.move(
+            P.APPROVED, reason="ApprovedByHuman", message=f"approved by {who}", approved_by=who, **responded
+        )
     else:
-        await tick.move(P.REJECTED, reason="RejectedByHuman", message=f"rejected by {who}: {decision.reason}")
+        await tick.move(
+            P.REJECTED, reason="RejectedByHuman", message=f"rejected by {who}: {decision.reason}", **responded
+        )
         await _finish(tick, result=P.REJECTED)
     return True
 
@@ -234,10 +260,37 @@ async def _human_decision(tick: Tick) -> bool:
 async def _await_approval(tick: Tick) -> None:
     if await _human_decision(tick):
         return
+    await _on_expiry(tick)
+
+
+async def _on_expiry(tick: Tick) -> None:
+    """An approval that expired unanswered is re-raised while the resolution deadline can still be met,
+    escalated after (never silently dropped)."""
     expires = tick.status.approval_expires_at
-    if expires and timestamps.parse(expires) <= tick.now:
-        await tick.move(P.EXPIRED, reason="ApprovalExpired", message=f"no decision before {expires}")
-        await _finish(tick, result=P.EXPIRED)
+    if not expires or timestamps.parse(expires) > tick.now:
+        return
+    if sla.on_approval_expired(due=_deadlines(tick), now=tick.now) is sla.ExpiryAction.RERAISE:
+        renewed = timestamps.rfc3339(
+            approval.approval_expires_at(tick.now, tick.policy.approval.expire_after)
+        )
+        conditions = machine.set_condition(
+            tick.status.conditions,
+            type="Approved",
+            status=api.ConditionStatus.FALSE,
+            reason="ApprovalReRaised",
+            message=f"no decision before {expires}: asked again until {renewed}",
+            now=tick.now,
+        )
+        await tick.save(approval_expires_at=renewed, conditions=conditions)
+        tick.events.append(("Warning", "ApprovalReRaised", f"no decision before {expires}: asked again"))
+        await _approval_needed(tick)
+        return
+    await tick.move(
+        P.ESCALATED,
+        reason="ApprovalExpired",
+        message=f"no decision before {expires} and the resolution deadline has passed: a human must act",
+    )
+    await _finish(tick, result=P.ESCALATED)
 
 
 async def _scheduled(tick: Tick) -> None:
@@ -250,10 +303,16 @@ async def _scheduled(tick: Tick) -> None:
             message="the maintenance window opened",
             approved_by=approval.WINDOW_APPROVER,
         )
+        return
+    await _on_expiry(tick)
 
 
 async def _backlog(tick: Tick) -> None:
-    await _human_decision(tick)
+    if await _human_decision(tick):
+        return
+    sent = set(tick.status.sla_notices)
+    if sla.backlog_overdue(due=_deadlines(tick), now=tick.now) and sla.Notice.BREACHED.value not in sent:
+        await _send_notice(tick, sla.Notice.BREACHED, detail="a Backlog item passed its response deadline")
 
 
 # ---------------------------------------------------------------- execution
@@ -317,7 +376,9 @@ async def _start(tick: Tick) -> None:
         for i, a in enumerate(tick.spec.plan.actions)
     ]
     await tick.save(pre_state=pre_state, steps=steps, started_at=timestamps.rfc3339(tick.now))
-    await tick.move(P.EXECUTING, reason="Executing", message=f"executing: {_describe(tick.spec.plan)}")
+    await tick.move(
+        P.EXECUTING, reason="Executing", message=f"executing: {_describe(tick.spec.plan)}", **_responded(tick)
+    )
 
 
 async def _issue_gone(tick: Tick) -> bool:
@@ -491,7 +552,13 @@ async def _verify(tick: Tick) -> None:
             await tick.save(verification=result)
         return
     if verdict.phase is verification.VerdictPhase.SUCCESSFUL:
-        await tick.move(P.SUCCEEDED, reason="Verified", message=verdict.message, verification=result)
+        await tick.move(
+            P.SUCCEEDED,
+            reason="Verified",
+            message=verdict.message,
+            verification=result,
+            resolved_at=timestamps.rfc3339(tick.now),
+        )
         await _finish(tick, result=P.SUCCEEDED)
     elif verdict.phase is verification.VerdictPhase.FAILED:
         await tick.move(
@@ -504,7 +571,14 @@ async def _verify(tick: Tick) -> None:
             message=f"{verdict.message}; a human decides: set spec.terminate to roll back",
             verification=result,
         )
-        await tick.world.notify(f"Verification inconclusive for {tick.namespace}/{tick.name}: paused")
+        await tick.world.notify(
+            _event(
+                tick,
+                notification.EventType.ESCALATION,
+                title=f"Verification inconclusive for {tick.namespace}/{tick.name}: paused",
+                text=f"{verdict.message}; set spec.terminate to roll back",
+            )
+        )
 
 
 async def _measure(tick: Tick) -> api.Measurement:
@@ -616,6 +690,7 @@ async def _finish(tick: Tick, *, result: api.RemediationPhase) -> None:
         metrics.TIME_TO_RECOVER.labels(namespace=tick.namespace, policy=policy, action=action).observe(
             recover
         )
+    _observe_sla(tick, policy=policy, result=result)
     if tick.status.started_at or result in (P.SUCCEEDED, P.ESCALATED):
         outcome = api.Outcome(
             fingerprint=tick.spec.issue.fingerprint,
@@ -627,7 +702,16 @@ async def _finish(tick: Tick, *, result: api.RemediationPhase) -> None:
             remediation=tick.name,
         )
         await _record(tick, policy=policy, outcome=outcome)
-    await tick.world.notify(f"Remediation {tick.namespace}/{tick.name} {result.value}: {tick.status.message}")
+    escalated = result is P.ESCALATED
+    ack = f"; acknowledge with `kubectl maintenance ack {tick.name} -n {tick.namespace}`"
+    await tick.world.notify(
+        _event(
+            tick,
+            notification.EventType.ESCALATION if escalated else notification.EventType.REMEDIATION_OUTCOME,
+            title=f"Remediation {tick.namespace}/{tick.name} {result.value}",
+            text=tick.status.message + (ack if escalated else ""),
+        )
+    )
 
 
 async def _record(tick: Tick, *, policy: str, outcome: api.Outcome) -> None:
@@ -638,12 +722,14 @@ async def _record(tick: Tick, *, policy: str, outcome: api.Outcome) -> None:
         if fresh is None:
             return
         outcomes = (fresh.get("status") or {}).get("outcomes") or []
+        recorded = [api.Outcome.model_validate(o) for o in knowledge.record_outcome(outcomes, outcome)]
+        kept = retention.outcomes_to_keep(recorded, retention=tick.policy.history, now=tick.now)
         try:
             await tick.world.resources.patch_status(
                 "MaintenancePolicy",
                 tick.namespace,
                 policy,
-                {"outcomes": knowledge.record_outcome(outcomes, outcome)},
+                {"outcomes": [o.wire() for o in kept]},
                 resource_version=fresh["metadata"].get("resourceVersion"),
             )
             return
@@ -672,3 +758,168 @@ async def config_values(target: ports.Target, policy: api.MaintenancePolicySpec)
     if not patch.enabled or patch.config_map_ref is None:
         return {}
     return await target.config_values(patch.config_map_ref.name, patch.allowed_keys)
+
+
+# ---------------------------------------------------------------- response SLAs and notices
+
+
+def _detected_at(tick: Tick) -> datetime:
+    """When the breach began: the issue's detectedAt, else the Remediation's creation, else now."""
+    for raw in (tick.spec.issue.detected_at, tick.body["metadata"].get("creationTimestamp")):
+        parsed = timestamps.parse_or_none(str(raw) if raw else None)
+        if parsed is not None:
+            return parsed
+    return tick.now
+
+
+def _deadlines(tick: Tick) -> sla.Deadlines:
+    return sla.deadlines(tick.policy.sla, severity=tick.spec.issue.severity, detected_at=_detected_at(tick))
+
+
+def _responded(tick: Tick) -> dict[str, Any]:
+    """The respondedAt update for a first response (nothing when one was already recorded)."""
+    return {} if tick.status.responded_at else {"responded_at": timestamps.rfc3339(tick.now)}
+
+
+def _event(tick: Tick, type_: notification.EventType, *, title: str, text: str = "") -> notification.Event:
+    issue = tick.spec.issue
+    return notification.Event(
+        type=type_,
+        namespace=tick.namespace,
+        name=tick.name,
+        title=title,
+        at=tick.now,
+        severity=issue.severity,
+        text=text,
+        fields={
+            "issue": issue.title,
+            "category": issue.category,
+            "phase": tick.phase.value,
+            **({"responseDue": tick.status.response_due} if tick.status.response_due else {}),
+            **({"resolutionDue": tick.status.resolution_due} if tick.status.resolution_due else {}),
+        },
+    )
+
+
+async def _approval_needed(tick: Tick) -> None:
+    level = tick.status.risk.level.value if tick.status.risk else "unknown"
+    await tick.world.notify(
+        _event(
+            tick,
+            notification.EventType.APPROVAL_NEEDED,
+            title=f"Approval needed: {tick.namespace}/{tick.name}",
+            text=(
+                f"{tick.spec.issue.severity.value} {tick.spec.issue.category}, risk {level}: "
+                f"{_describe(tick.spec.plan)}. `kubectl maintenance approve {tick.name} -n {tick.namespace}`"
+            ),
+        )
+    )
+
+
+_NOTICE_EVENT = {
+    sla.Notice.AT_RISK: notification.EventType.SLA_AT_RISK,
+    sla.Notice.BREACHED: notification.EventType.SLA_BREACHED,
+    sla.Notice.REMINDER: notification.EventType.REMINDER,
+}
+
+
+async def _send_notice(tick: Tick, notice: sla.Notice, *, detail: str) -> None:
+    """Send one SLA notice and remember it (which, and when) so that it is not sent again."""
+    sent = [*tick.status.sla_notices]
+    if notice.value not in sent:
+        sent.append(notice.value)
+    await tick.save(sla_notices=sent[-16:], last_notice_at=timestamps.rfc3339(tick.now))
+    tick.events.append(("Warning", notice.value, detail))
+    await tick.world.notify(
+        _event(
+            tick, _NOTICE_EVENT[notice], title=f"{notice.value}: {tick.namespace}/{tick.name}", text=detail
+        )
+    )
+
+
+async def _sla_watch(tick: Tick) -> None:
+    """On every tick of an open Remediation: record the deadlines, keep the SLA condition current and send
+    the notice the issue is owed now (at risk, breached, then reminders)."""
+    due = _deadlines(tick)
+    updates: dict[str, Any] = {}
+    if tick.status.response_due is None or tick.status.resolution_due is None:
+        updates["response_due"] = timestamps.rfc3339(due.response_due)
+        updates["resolution_due"] = timestamps.rfc3339(due.resolution_due)
+    state = sla.standing(
+        tick.policy.sla,
+        due=due,
+        responded_at=timestamps.parse_or_none(tick.status.responded_at),
+        resolved_at=timestamps.parse_or_none(tick.status.resolved_at),
+        now=tick.now,
+    )
+    worst = state.worst
+    message = (
+        f"response {state.response.value} (due {timestamps.rfc3339(due.response_due)}), "
+        f"resolution {state.resolution.value} (due {timestamps.rfc3339(due.resolution_due)})"
+    )
+    conditions = machine.set_condition(
+        tick.status.conditions,
+        type="SLA",
+        status=api.ConditionStatus.TRUE
+        if worst in (sla.SLAState.ON_TRACK, sla.SLAState.MET)
+        else api.ConditionStatus.FALSE,
+        reason=worst.value,
+        message=message,
+        now=tick.now,
+    )
+    if [(c.reason, c.message) for c in conditions] != [(c.reason, c.message) for c in tick.status.conditions]:
+        updates["conditions"] = conditions
+    if updates:
+        await tick.save(**updates)
+    sent = frozenset(sla.Notice(n) for n in tick.status.sla_notices if n in {x.value for x in sla.Notice})
+    notice = sla.notice_due(
+        tick.policy.sla,
+        state=state,
+        sent=sent,
+        last_sent_at=timestamps.parse_or_none(tick.status.last_notice_at),
+        now=tick.now,
+    )
+    if notice is not None:
+        await _send_notice(tick, notice, detail=f"{tick.spec.issue.title}: {message}")
+
+
+def _observe_sla(tick: Tick, *, policy: str, result: api.RemediationPhase) -> None:
+    """Response and resolution seconds from detectedAt by severity and outcome; missed deadlines."""
+    due = _deadlines(tick)
+    severity = tick.spec.issue.severity.value
+    labels = {"namespace": tick.namespace, "policy": policy, "severity": severity, "outcome": result.value}
+    responded = timestamps.parse_or_none(tick.status.responded_at)
+    resolved = timestamps.parse_or_none(tick.status.resolved_at)
+    if responded is not None:
+        metrics.RESPONSE_SECONDS.labels(**labels).observe(
+            sla.elapsed_seconds(detected_at=due.detected_at, at=responded)
+        )
+    metrics.RESOLUTION_SECONDS.labels(**labels).observe(
+        sla.elapsed_seconds(detected_at=due.detected_at, at=resolved or tick.now)
+    )
+    for clock, done, deadline in (
+        ("response", responded or resolved, due.response_due),
+        ("resolution", resolved, due.resolution_due),
+    ):
+        if (done or tick.now) > deadline:
+            metrics.SLA_BREACHES.labels(
+                namespace=tick.namespace, policy=policy, severity=severity, clock=clock
+            ).inc()
+
+
+async def _escalation_reminder(tick: Tick) -> None:
+    """An unacknowledged escalation is brought up again every `sla.reminderInterval`, never more often."""
+    if crs.ACK_ANNOTATION in (tick.body["metadata"].get("annotations") or {}):
+        return
+    last = timestamps.parse_or_none(tick.status.last_notice_at or tick.status.completed_at)
+    interval = timedelta(seconds=api.parse_duration(tick.policy.sla.reminder_interval))
+    if last is not None and tick.now - last < interval:
+        return
+    await _send_notice(
+        tick,
+        sla.Notice.REMINDER,
+        detail=(
+            f"still escalated since {tick.status.completed_at or 'earlier'}: {tick.status.message}; "
+            f"acknowledge with `kubectl maintenance ack {tick.name} -n {tick.namespace}`"
+        ),
+    )

@@ -8,7 +8,8 @@ from typing import Any
 
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import budget
+from maintenance_operator.config import OperatorConfig
+from maintenance_operator.domain import budget, notification
 from maintenance_operator.reconcilers import assess
 from tests.fixtures import fakes
 
@@ -182,3 +183,30 @@ async def test_the_last_measurements_are_carried_forward() -> None:
     result = await run(w, name="assess-2")
     assert result.status is not None
     assert len(result.status.indicator_results[0].measurements) == 2
+
+
+async def test_a_health_alert_is_notified_when_it_starts_not_while_it_lasts() -> None:
+    w = world(FAILING)
+    await run(w)
+    [note] = [n for n in w.notifications if n.type is notification.EventType.HEALTH_ALERT]
+    assert (note.kind, note.name) == ("MaintenancePolicy", "guard") and "< 7" in note.title
+    await run(w, name="assess-2")
+    assert [n.type for n in w.notifications].count(notification.EventType.HEALTH_ALERT) == 1
+
+
+async def test_the_health_alert_threshold_is_configurable() -> None:
+    w = world(FAILING)
+    w.config = OperatorConfig(health_alert_threshold=1.0)
+    result = await run(w)
+    assert not [n for n in w.notifications if n.type is notification.EventType.HEALTH_ALERT]
+    assert "HealthAlert" not in [e[1] for e in result.events]
+    assert alert(policy_status(w))["status"] == "False"
+
+
+async def test_an_issue_is_detected_when_its_breach_began() -> None:
+    since = "2030-01-01T11:52:00Z"
+    w = world(FAILING, status={"indicatorStates": [{"name": "error-ratio", "breachingSince": since}]})
+    result = await run(w)
+    assert result.status is not None
+    [issue] = result.status.issues
+    assert issue.detected_at == since

@@ -153,3 +153,53 @@ def test_budget_state_reads_the_policy_status() -> None:
     state = propose.budget_state({"tokenUsageDay": "2030-01-01", "tokenUsage": {"inputTokens": 7}})
     assert state.day == "2030-01-01" and state.usage.input_tokens == 7
     assert propose.budget_state({}).day is None
+
+
+# ---------------------------------------------------------------- one escalation per problem
+
+
+def detected(
+    fingerprint: str = "chatapp/error-ratio", *, at: str = "2030-01-01T11:50:00Z", **kw: Any
+) -> api.Issue:
+    return issue(fingerprint, **kw).model_copy(update={"detected_at": at})
+
+
+async def escalate(w: fakes.FakeWorld, name: str) -> None:
+    await w.store.patch_status("Remediation", NS, name, {"phase": "Escalated"})
+
+
+async def test_an_open_escalation_absorbs_the_same_issue_over_many_assessments() -> None:
+    w, body, policy = setup()
+    first = (await run(w, body, policy, detected(), name="a1"))["chatapp/error-ratio"]
+    await escalate(w, first)
+    for n in range(2, 12):
+        again = await run(w, body, policy, detected(), name=f"a{n}")
+        assert again["chatapp/error-ratio"] == first
+    assert len(await w.store.list("Remediation", NS)) == 1
+
+
+async def test_the_carried_detected_at_reaches_the_remediation() -> None:
+    w, body, policy = setup()
+    await run(w, body, policy, detected(at="2030-01-01T11:40:00Z"))
+    [item] = await w.store.list("Remediation", NS)
+    assert item["spec"]["issue"]["detectedAt"] == "2030-01-01T11:40:00Z"
+
+
+@pytest.mark.parametrize(
+    ("change", "later"),
+    [
+        ("acknowledged", detected()),
+        ("severity", detected(severity="high")),
+        ("cleared and came back", detected(at="2030-01-01T11:58:00Z")),
+    ],
+)
+async def test_an_escalation_stops_absorbing_once_acknowledged_or_changed(
+    change: str, later: api.Issue
+) -> None:
+    w, body, policy = setup()
+    first = (await run(w, body, policy, detected(), name="a1"))["chatapp/error-ratio"]
+    await escalate(w, first)
+    if change == "acknowledged":
+        w.store.objects[("Remediation", NS, first)]["metadata"]["annotations"] = {crs.ACK_ANNOTATION: "alice"}
+    again = await run(w, body, policy, later, name="a2")
+    assert again["chatapp/error-ratio"] != first, change

@@ -11,7 +11,7 @@ import pytest
 from maintenance_operator.adapters import errors, kube
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import timestamps
+from maintenance_operator.domain import notification, timestamps
 from maintenance_operator.reconcilers import remediate
 from tests.fixtures import fakes
 from tests.fixtures.remediation_cases import RESTART, escalate, plan, scale
@@ -141,7 +141,8 @@ async def test_a_high_issue_waits_for_a_human_and_says_how_to_approve() -> None:
     assert status.risk is not None and status.route is api.Route.APPROVAL_REQUIRED
     assert status.approval_expires_at is not None and timestamps.parse(status.approval_expires_at) > NOW
     [note] = w.notifications
-    assert "kubectl maintenance approve fix-1 -n shop" in note
+    assert note.type is notification.EventType.APPROVAL_NEEDED
+    assert "kubectl maintenance approve fix-1 -n shop" in note.text
     assert w.target(namespace=NS, name="chatapp").executed == []
 
 
@@ -174,12 +175,15 @@ async def test_a_plan_outside_the_policy_is_rejected_before_routing() -> None:
 # ---------------------------------------------------------------- waiting for a decision
 
 
-async def test_an_unanswered_approval_expires() -> None:
+async def test_an_unanswered_approval_is_escalated_once_the_resolution_deadline_passed() -> None:
     w = world()
     expired = timestamps.rfc3339(NOW - timedelta(seconds=1))
-    remediation(w, severity="high", status={"phase": "AwaitingApproval", "approvalExpiresAt": expired})
-    await tick(w)
-    assert stored(w).phase is P.EXPIRED
+    remediation(w, severity="critical", status={"phase": "AwaitingApproval", "approvalExpiresAt": expired})
+    await tick(w)  # created 5 min ago, critical resolution due after 15 min: asked again
+    renewed = stored(w).approval_expires_at
+    assert stored(w).phase is P.AWAITING_APPROVAL and renewed is not None and timestamps.parse(renewed) > NOW
+    await tick(w, now=timestamps.parse(renewed) + timedelta(seconds=1))
+    assert stored(w).phase is P.ESCALATED
 
 
 async def test_an_approval_without_the_webhook_stamp_is_ignored() -> None:
@@ -424,7 +428,9 @@ async def test_inconclusive_verification_pauses_for_a_human() -> None:
     status = stored(w)
     assert status.phase is P.PAUSED
     assert "set spec.terminate to roll back" in (status.message or "")
-    assert w.notifications == ["Verification inconclusive for shop/fix-1: paused"]
+    assert [(n.type, n.title) for n in w.notifications] == [
+        (notification.EventType.ESCALATION, "Verification inconclusive for shop/fix-1: paused")
+    ]
     await tick(w, now=NOW + timedelta(hours=1))
     assert stored(w).phase is P.PAUSED, "a paused remediation waits for a human, forever"
 
