@@ -24,7 +24,7 @@ from maintenance_operator.adapters import workload
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import cadence
 from maintenance_operator.handlers import common
-from maintenance_operator.reconcilers import audit
+from maintenance_operator.reconcilers import audit, ports
 from maintenance_operator.reconcilers import capacity as capacity_reconciler
 from maintenance_operator.runtime import from_memo
 
@@ -38,7 +38,7 @@ STATUS_FIELD = {
 }
 
 
-class AnalysisTarget(audit.AuditTarget, capacity_reconciler.CapacityTarget):
+class AnalysisTarget(ports.AuditTarget, ports.CapacityTarget):
     """Both ports: what adapters.workload.WorkloadReader offers."""
 
 
@@ -87,7 +87,7 @@ async def run_due(
     name: str,
     namespace: str,
     target: AnalysisTarget,
-    prometheus: Callable[[], Awaitable[capacity_reconciler.RangeSource]],
+    prometheus: Callable[[], Awaitable[ports.RangeSource]],
     now: float,
 ) -> Outcome:
     """Run every due analysis; never raises for a failing one (it is reported instead)."""
@@ -132,7 +132,7 @@ async def _run_one(
     policy: api.MaintenancePolicySpec,
     namespace: str,
     target: AnalysisTarget,
-    prometheus: Callable[[], Awaitable[capacity_reconciler.RangeSource]],
+    prometheus: Callable[[], Awaitable[ports.RangeSource]],
     known_good: api.KnownGoodConfig | None,
     now: float,
 ) -> api.CapacityReport | api.ConfigAuditReport | api.SecurityReport:

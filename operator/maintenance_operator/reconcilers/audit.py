@@ -1,6 +1,6 @@
 """Configuration audit and security review of one policy's target: cluster reads in, reports and issues out.
 
-Reads go through the ``AuditTarget`` port (adapters.workload.WorkloadReader); decisions are in
+Reads go through the ``ports.AuditTarget`` port (adapters.workload.WorkloadReader); decisions are in
 ``domain.config_audit`` and ``domain.security_audit``. Findings become Issues: configuration findings
 are low or medium issues in the operational dimension; security findings keep their check's severity
 (overdue vulnerabilities their own). They are routed like any issue but never auto-applied: the caller
@@ -12,28 +12,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import cadence, config_audit, security_audit
+from maintenance_operator.reconcilers import ports
 
 _SEVERITIES = {s.value: s for s in api.Severity}
-
-
-class AuditTarget(Protocol):
-    """What the audits read from the cluster (adapters.workload.WorkloadReader)."""
-
-    async def deployment(self) -> dict[str, Any]: ...
-
-    async def has_pdb(self, deployment: dict[str, Any]) -> bool: ...
-
-    async def config_map_data(self, name: str) -> dict[str, str] | None: ...
-
-    async def risky_permissions(self, service_account: str) -> list[str]: ...
-
-    async def vulnerabilities(
-        self, deployment: dict[str, Any]
-    ) -> list[security_audit.Vulnerability] | None: ...
 
 
 def target_fingerprint(deployment: dict[str, Any], config_version: str = "") -> str:
@@ -54,7 +39,7 @@ def _findings(items: Iterable[config_audit.Finding]) -> list[api.AuditFinding]:
 async def run_config_audit(
     *,
     spec: api.MaintenancePolicySpec,
-    target: AuditTarget,
+    target: ports.AuditTarget,
     known_good: api.KnownGoodConfig | None,
     now: float,
 ) -> api.ConfigAuditReport:
@@ -80,7 +65,7 @@ async def run_config_audit(
 
 
 async def run_security_review(
-    *, spec: api.MaintenancePolicySpec, target: AuditTarget, now: float
+    *, spec: api.MaintenancePolicySpec, target: ports.AuditTarget, now: float
 ) -> api.SecurityReport:
     """The security posture report of the policy's target."""
     deployment = await target.deployment()

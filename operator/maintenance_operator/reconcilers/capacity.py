@@ -3,7 +3,7 @@
 Reads the offered load, the healthy signal, ready replicas and per-container CPU and memory over
 ``analyses.capacity.window`` and hands them to ``domain.capacity``. Findings and recommendations
 only: nothing here writes to the target. A failed query or thin data gives a report that says so and
-recommends nothing (never plan on missing data). Ports are the two Protocols below.
+recommends nothing (never plan on missing data). Ports are ``ports.RangeSource`` and ``ports.CapacityTarget``.
 """
 
 from __future__ import annotations
@@ -11,28 +11,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
 
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import cadence, config_audit, promql
 from maintenance_operator.domain import capacity as cap
-
-
-class RangeSource(Protocol):
-    """Prometheus range queries (adapters.prometheus.HttpPrometheus)."""
-
-    async def query_range(
-        self, promql: str, *, start: float, end: float, step: float
-    ) -> prom.RangeResult: ...
-
-
-class CapacityTarget(Protocol):
-    """What the analysis reads from the cluster (adapters.workload.WorkloadReader)."""
-
-    async def deployment(self) -> dict[str, Any]: ...
-
-    async def hpa_max_replicas(self) -> int | None: ...
+from maintenance_operator.reconcilers import ports
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,8 +66,8 @@ async def analyze(
     *,
     spec: api.MaintenancePolicySpec,
     namespace: str,
-    prometheus: RangeSource,
-    target: CapacityTarget,
+    prometheus: ports.RangeSource,
+    target: ports.CapacityTarget,
     now: float,
 ) -> api.CapacityReport:
     """The capacity report of the policy's target at ``now`` (see module docstring)."""

@@ -10,8 +10,7 @@ import kopf
 from maintenance_operator import metrics
 from maintenance_operator.domain import cadence
 from maintenance_operator.handlers import analyses
-from tests.unit.domain.test_config_audit import GOOD
-from tests.unit.reconcilers.fakes import FakeRanges, FakeWorkload, policy
+from tests.fixtures.analysis_fakes import GOOD, FakeRanges, FakeWorkload, policy
 
 NOW = 1_900_000_000.0
 DAY = 86400.0

@@ -8,9 +8,7 @@ from typing import Any
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import security_audit
 from maintenance_operator.reconcilers import audit
-from tests.unit.domain.test_config_audit import GOOD
-from tests.unit.domain.test_security_audit import HARDENED
-from tests.unit.reconcilers.fakes import FakeWorkload, policy
+from tests.fixtures.analysis_fakes import GOOD, HARDENED, FakeWorkload, policy
 
 NOW = 1_900_000_000.0
 DAY = 86400.0

@@ -8,7 +8,7 @@ import pytest
 
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.reconcilers import capacity
-from tests.unit.reconcilers.fakes import FakeRanges, FakeWorkload, policy, series
+from tests.fixtures.analysis_fakes import FakeRanges, FakeWorkload, policy, series
 
 HOUR = 3600.0
 NOW = 1_900_000_000.0
