@@ -6,16 +6,21 @@ are low or medium issues in the operational dimension; security findings keep th
 (overdue vulnerabilities their own). They are routed like any issue but never auto-applied: the caller
 must mark every remediation created from them as needing approval. A read that fails is said in the
 report, never guessed at.
+
+``raise_findings`` turns a report's findings into Remediations (one per finding, named after it, so a
+finding that stays is never raised twice); their plans come from ``domain.findings`` and
+``domain.approval`` never auto-approves them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from maintenance_operator.adapters import crs
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import cadence, config_audit, security_audit
+from maintenance_operator.domain import cadence, config_audit, findings, security_audit
 from maintenance_operator.reconcilers import ports
 
 _SEVERITIES = {s.value: s for s in api.Severity}
@@ -135,3 +140,65 @@ def security_issues(
             )
         )
     return issues
+
+
+def finding_name(policy: str, fingerprint: str) -> str:
+    """The Remediation of one finding: the same name every run, so creation is idempotent."""
+    return f"{policy[:200]}-finding-{fingerprint[:12]}"
+
+
+async def raise_findings(
+    resources: ports.ObjectStore,
+    *,
+    policy_body: Mapping[str, Any],
+    policy: api.MaintenancePolicySpec,
+    report: api.ConfigAuditReport | api.SecurityReport,
+    known_good: Mapping[str, str],
+) -> dict[str, str]:
+    """Create a Remediation for each finding whose severity is not routed to Ignore; {fingerprint: name}.
+
+    The severity routing of the policy applies when the remediation is reconciled (Backlog stays Backlog);
+    nothing is ever auto-approved. An existing Remediation of the same finding, open or closed, is kept.
+    """
+    namespace = str(policy_body["metadata"]["namespace"])
+    policy_name = str(policy_body["metadata"]["name"])
+    target = policy.target_ref.name
+    if isinstance(report, api.ConfigAuditReport):
+        issues = config_issues(report, target=target)
+    else:
+        issues = security_issues(report, target=target)
+    raised: dict[str, str] = {}
+    for issue, finding in zip(issues, report.findings, strict=True):
+        if policy.severity_routing.route(issue.severity) is api.Route.IGNORE or policy.suspend:
+            continue
+        plan = findings.finding_plan(
+            issue,
+            check=finding.check,
+            subject=finding.subject,
+            fix=finding.fix,
+            actions=policy.actions,
+            known_good=known_good,
+        )
+        name = finding_name(policy_name, issue.fingerprint)
+        body = {
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": {
+                    crs.POLICY_LABEL: policy_name,
+                    crs.TARGET_LABEL: target,
+                    crs.FINGERPRINT_LABEL: issue.fingerprint[:63],
+                },
+                "annotations": {f"{api.GROUP}/planner": plan.planner.value},
+                "ownerReferences": [crs.owner_reference(policy_body, kind="MaintenancePolicy")],
+            },
+            "spec": api.RemediationSpec(
+                policy_ref=api.LocalObjectReference(name=policy_name),
+                target_ref=api.TargetRef(name=target),
+                issue=issue,
+                plan=plan,
+            ).wire(),
+        }
+        await resources.create("Remediation", namespace, body)
+        raised[issue.fingerprint] = name
+    return raised
