@@ -8,7 +8,7 @@ medium MaintenanceWindow, low Backlog), checked in this order:
 3. The plan writes nothing (NoAction only): Succeeded, nothing to execute.
 4. Backlog: Backlog (recorded, not executed unless a human approves it later).
 5. ApprovalRequired, or an issue that must never be auto-approved (``findings.human_only``: analysis
-   findings): AwaitingApproval.
+   findings, SetResources plans): AwaitingApproval.
 6. AutoResolve: Approved by ``policy:autoApprove`` if the severity is in autoApprove.severities, the
    operator's risk is at most autoApprove.maxRisk and the planner's confidence at least
    autoApprove.minConfidence; AwaitingApproval otherwise (the reason lists what failed).
@@ -126,7 +126,7 @@ def decide(
         return Decision(
             phase=RemediationPhase.AWAITING_APPROVAL,
             reason="HumanApprovalRequired",
-            message=f"{issue.indicator} is an analysis finding: a human must approve its plan",
+            message="analysis findings and SetResources plans always need a human approval",
         )
     failures = _limit_failures(plan=plan, risk=risk, auto=auto, review=review)
     if route is Route.AUTO_RESOLVE:

@@ -28,8 +28,9 @@ def is_analysis_finding(issue: api.Issue) -> bool:
 
 
 def human_only(issue: api.Issue, plan: api.Plan) -> bool:
-    """Whether the remediation must wait for a human whatever the routing."""
-    return is_analysis_finding(issue)
+    """Whether the remediation must wait for a human whatever the routing: analysis findings, and any
+    plan that sets container resources."""
+    return is_analysis_finding(issue) or any(a.type is api.ActionType.SET_RESOURCES for a in plan.actions)
 
 
 def finding_plan(
