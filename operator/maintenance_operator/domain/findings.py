@@ -6,6 +6,8 @@ it as an analysis finding. Its plan is deterministic, never the LLM's:
 
 - ``configAudit.config-drift`` with ConfigPatch allowlisted for the key: patch the key back to its
   known-good value;
+- ``capacity.<container>`` (a right-sizing recommendation, with SetResources enabled): SetResources of
+  the container's requests (and memory limit) to the recommended values;
 - anything else: Escalate with the check's plain-language fix (no typed action can add a probe or a
   securityContext).
 
@@ -15,11 +17,17 @@ the severity routing says (see :func:`human_only`).
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Mapping
 
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import capacity
 
 ANALYSIS_PREFIXES = ("configAudit.", "security.", "capacity.")
+MIB = 1024.0**2
+#: A recommendation within this fraction of every current value is not worth replacing every pod.
+MIN_RELATIVE_CHANGE = 0.2
 
 
 def is_analysis_finding(issue: api.Issue) -> bool:
@@ -75,3 +83,61 @@ def finding_plan(
         rationale=f"{check} on {subject or 'the target'} has no allowlisted action: a human must fix it.",
         confidence=10.0,
     )
+
+
+def _changed(wanted: float | None, current: str | None) -> bool:
+    now = capacity.parse_quantity(current)
+    if wanted is None:
+        return False
+    return not now or abs(wanted - now) / now > MIN_RELATIVE_CHANGE
+
+
+def right_sizing(
+    result: api.RightSizingResult,
+    *,
+    target: str,
+    current: Mapping[str, Mapping[str, str]],
+    actions: api.ActionsSpec,
+) -> tuple[api.Issue, api.Plan] | None:
+    """A right-sizing recommendation as a low operational issue with its SetResources plan; None when
+    SetResources is not enabled, the data recommended nothing, or nothing moves by more than
+    ``MIN_RELATIVE_CHANGE``. ``current``: the container's resources ({"requests": {...}, "limits": {...}})."""
+    if not actions.set_resources.enabled:
+        return None
+    requests, limits = current.get("requests") or {}, current.get("limits") or {}
+    cpu, memory, memory_limit = (
+        result.cpu_request_cores,
+        result.memory_request_bytes,
+        result.memory_limit_bytes,
+    )
+    if not (
+        _changed(cpu, requests.get("cpu"))
+        or _changed(memory, requests.get("memory"))
+        or _changed(memory_limit, limits.get("memory"))
+    ):
+        return None
+    params = api.SetResourcesParams(
+        container=result.container,
+        cpu_request=f"{max(1, math.ceil(cpu * 1000))}m" if cpu else None,
+        memory_request=f"{max(1, math.ceil(memory / MIB))}Mi" if memory else None,
+        memory_limit=f"{max(1, math.ceil(memory_limit / MIB))}Mi" if memory_limit else None,
+    )
+    wanted = params.values()
+    digest = hashlib.sha256(f"{target}/capacity/{result.container}/{sorted(wanted.items())}".encode())
+    issue = api.Issue(
+        fingerprint=digest.hexdigest()[:16],
+        title=f"right-size {result.container}: {wanted}"[:256],
+        severity=api.Severity.LOW,
+        category="capacity",
+        dimension=api.Dimension.OPERATIONAL,
+        indicator=f"capacity.{result.container}",
+        description=result.assumptions,
+    )
+    plan = api.Plan(
+        actions=[api.Action(type=api.ActionType.SET_RESOURCES, set_resources=params)],
+        rationale=f"Right-sizing from Prometheus history: {result.assumptions}"[:2000],
+        expected_effect="Requests match observed use; memory keeps its buffer above the peak.",
+        rollback_plan="Restore the pod template of the revision before the change.",
+        confidence=6.0,
+    )
+    return issue, plan

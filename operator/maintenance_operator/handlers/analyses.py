@@ -8,8 +8,9 @@ condition, posts an Event and updates the metrics. A failing analysis is reporte
 loop: the others still run and the next is due one interval later. Nothing here writes to the target.
 
 The configuration audit also re-runs when the target's generation or the allowlisted ConfigMap's
-resourceVersion changes. Audit and security findings become Remediations (``audit.raise_findings``),
-one per finding, which always wait for a human.
+resourceVersion changes. Audit and security findings and right-sizing recommendations become
+Remediations (``audit.raise_findings``, ``capacity.raise_recommendations``), one per finding, which
+always wait for a human.
 """
 
 from __future__ import annotations
@@ -135,17 +136,25 @@ async def run_due(
         out.status[STATUS_FIELD[analysis]] = report.wire()
         out.events.append(_event(report))
         _record_metrics(report, namespace=namespace, name=name)
-        if findings_to is not None and policy_body is not None and not isinstance(report, api.CapacityReport):
+        if findings_to is not None and policy_body is not None:
             try:
-                out.raised.update(
-                    await audit.raise_findings(
+                if isinstance(report, api.CapacityReport):
+                    raised = await capacity_reconciler.raise_recommendations(
+                        findings_to,
+                        policy_body=policy_body,
+                        policy=policy,
+                        report=report,
+                        deployment=deployment,
+                    )
+                else:
+                    raised = await audit.raise_findings(
                         findings_to,
                         policy_body=policy_body,
                         policy=policy,
                         report=report,
                         known_good=known_good.data if known_good is not None else {},
                     )
-                )
+                out.raised.update(raised)
             except Exception as exc:  # the report stands; the findings are raised again next run
                 log.exception("raising %s findings of %s/%s failed", analysis.value, namespace, name)
                 out.events.append(

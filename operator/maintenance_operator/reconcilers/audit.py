@@ -147,6 +147,33 @@ def finding_name(policy: str, fingerprint: str) -> str:
     return f"{policy[:200]}-finding-{fingerprint[:12]}"
 
 
+def finding_remediation(
+    policy_body: Mapping[str, Any], *, name: str, target: str, issue: api.Issue, plan: api.Plan
+) -> dict[str, Any]:
+    """The Remediation object (metadata and spec) of one analysis finding, owned by the policy."""
+    namespace = str(policy_body["metadata"]["namespace"])
+    policy_name = str(policy_body["metadata"]["name"])
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {
+                crs.POLICY_LABEL: policy_name,
+                crs.TARGET_LABEL: target,
+                crs.FINGERPRINT_LABEL: issue.fingerprint[:63],
+            },
+            "annotations": {f"{api.GROUP}/planner": plan.planner.value},
+            "ownerReferences": [crs.owner_reference(policy_body, kind="MaintenancePolicy")],
+        },
+        "spec": api.RemediationSpec(
+            policy_ref=api.LocalObjectReference(name=policy_name),
+            target_ref=api.TargetRef(name=target),
+            issue=issue,
+            plan=plan,
+        ).wire(),
+    }
+
+
 async def raise_findings(
     resources: ports.ObjectStore,
     *,
@@ -180,25 +207,7 @@ async def raise_findings(
             known_good=known_good,
         )
         name = finding_name(policy_name, issue.fingerprint)
-        body = {
-            "metadata": {
-                "name": name,
-                "namespace": namespace,
-                "labels": {
-                    crs.POLICY_LABEL: policy_name,
-                    crs.TARGET_LABEL: target,
-                    crs.FINGERPRINT_LABEL: issue.fingerprint[:63],
-                },
-                "annotations": {f"{api.GROUP}/planner": plan.planner.value},
-                "ownerReferences": [crs.owner_reference(policy_body, kind="MaintenancePolicy")],
-            },
-            "spec": api.RemediationSpec(
-                policy_ref=api.LocalObjectReference(name=policy_name),
-                target_ref=api.TargetRef(name=target),
-                issue=issue,
-                plan=plan,
-            ).wire(),
-        }
+        body = finding_remediation(policy_body, name=name, target=target, issue=issue, plan=plan)
         await resources.create("Remediation", namespace, body)
         raised[issue.fingerprint] = name
     return raised

@@ -59,3 +59,42 @@ def test_findings_without_an_allowlisted_action_escalate_with_the_fix() -> None:
         (action,) = plan.actions
         assert action.type is api.ActionType.ESCALATE and action.escalate is not None
         assert "Add a PDB." in action.escalate.reason
+
+
+SIZING = api.RightSizingResult(
+    container="app",
+    cpu_request_cores=0.25,
+    memory_request_bytes=200 * 1024.0**2,
+    memory_limit_bytes=230 * 1024.0**2,
+    assumptions="CPU p95, memory peak + 15%, 14.0 days of data",
+)
+CURRENT = {"requests": {"cpu": "1", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}
+SIZING_ON = api.ActionsSpec.model_validate({"setResources": {"enabled": True}})
+
+
+def test_right_sizing_becomes_a_low_operational_set_resources_plan() -> None:
+    found = findings.right_sizing(SIZING, target="chatapp", current=CURRENT, actions=SIZING_ON)
+    assert found is not None
+    issue, plan = found
+    assert (issue.severity, issue.dimension, issue.indicator) == (
+        api.Severity.LOW,
+        api.Dimension.OPERATIONAL,
+        "capacity.app",
+    )
+    assert findings.human_only(issue, plan)
+    (action,) = plan.actions
+    assert action.set_resources is not None
+    assert action.set_resources.values() == {
+        "requests": {"cpu": "250m", "memory": "200Mi"},
+        "limits": {"memory": "230Mi"},
+    }
+    again = findings.right_sizing(SIZING, target="chatapp", current=CURRENT, actions=SIZING_ON)
+    assert again is not None and again[0].fingerprint == issue.fingerprint
+
+
+def test_right_sizing_recommends_nothing_when_disabled_thin_or_close() -> None:
+    assert findings.right_sizing(SIZING, target="chatapp", current=CURRENT, actions=api.ActionsSpec()) is None
+    thin = api.RightSizingResult(container="app", assumptions="too little data")
+    assert findings.right_sizing(thin, target="chatapp", current=CURRENT, actions=SIZING_ON) is None
+    close = {"requests": {"cpu": "240m", "memory": "190Mi"}, "limits": {"memory": "220Mi"}}
+    assert findings.right_sizing(SIZING, target="chatapp", current=close, actions=SIZING_ON) is None
