@@ -1482,6 +1482,32 @@ class PlannerDecisions(StatusModel):
     success_rate: float | None = Field(default=None, description="Share of finished plans that succeeded.")
 
 
+class CapacitySection(StatusModel):
+    """The latest capacity analysis of one policy's target, as the report shows it."""
+
+    policy: str = Field(description="Policy.")
+    analyzed_at: str | None = Field(default=None, description="When the analysis ran.")
+    sufficient: bool = Field(default=False, description="Enough data to plan.")
+    headroom_percent: float | None = Field(default=None, description="Current headroom.")
+    exhaustion_at: str | None = Field(default=None, description="When capacity runs out at the growth seen.")
+    blocked_scenarios: list[str] = Field(
+        default_factory=list, description="Scenarios the limits do not allow."
+    )
+    right_sized_containers: int = Field(default=0, ge=0, description="Containers with a recommendation.")
+    message: str = Field(default="", max_length=1024, description="Why there is no plan, if none.")
+
+
+class AuditSection(StatusModel):
+    """The latest configuration audit and security review of one policy's target."""
+
+    policy: str = Field(description="Policy.")
+    config_score: float | None = Field(default=None, description="Configuration health score 1-10.")
+    config_findings: int = Field(default=0, ge=0, description="Configuration findings.")
+    security_score: float | None = Field(default=None, description="Security posture score 1-10.")
+    security_findings: int = Field(default=0, ge=0, description="Security findings.")
+    overdue_vulnerabilities: int = Field(default=0, ge=0, description="Vulnerabilities past their deadline.")
+
+
 class MaintenanceReportStatus(StatusModel):
     """The report: the framework's sections, filled from Prometheus and the retained objects."""
 
@@ -1512,6 +1538,12 @@ class MaintenanceReportStatus(StatusModel):
     )
     message: str = Field(default="", max_length=4096, description="Why the phase is what it is.")
     conditions: list[Condition] = Field(default_factory=list, description="Ready.")
+    capacity: list[CapacitySection] = Field(
+        default_factory=list, description="Latest capacity analysis per policy."
+    )
+    audits: list[AuditSection] = Field(
+        default_factory=list, description="Latest configuration audit and security review per policy."
+    )
 
 
 class Agreement(StrEnum):

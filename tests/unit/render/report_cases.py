@@ -51,6 +51,30 @@ def full() -> api.MaintenanceReportStatus:
         remediations=rems,
         tokens=tokens,
         findings=("Memory reaches its limit in 3 days at the current growth.",),
+        capacity={
+            "chatapp": api.CapacityReport(
+                analyzed_at="2030-01-07T00:00:00Z",
+                sufficient=True,
+                headroom_percent=33.3,
+                scenarios=[
+                    api.ScenarioResult(
+                        name="+50%", load=1, replicas=5, allowed=True, cpu_cores=1, memory_gib=1
+                    ),
+                    api.ScenarioResult(
+                        name="3x peak", load=3, replicas=9, allowed=False, cpu_cores=3, memory_gib=3
+                    ),
+                ],
+                right_sizing=[api.RightSizingResult(container="app", cpu_request_cores=0.3)],
+            )
+        },
+        config_audits={
+            "chatapp": api.ConfigAuditReport(analyzed_at="2030-01-07T00:00:00Z", score=7.5, finding_count=2)
+        },
+        security={
+            "chatapp": api.SecurityReport(
+                analyzed_at="2030-01-07T00:00:00Z", score=6.0, finding_count=3, overdue_vulnerabilities=1
+            )
+        },
     )
     return report.compose(inputs, now=END)
 
