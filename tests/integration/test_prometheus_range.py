@@ -10,8 +10,8 @@ import math
 import time
 
 import pytest
+from tests.fixtures.chatapp_series import sample_policy, serve_chatapp, wait_for_rates
 from tests.fixtures.prometheus import MetricsExporter, PrometheusProcess
-from tests.integration.test_assessor import sample_policy, serve_chatapp, wait_for_rates
 
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.domain import capacity as cap

@@ -12,6 +12,9 @@ Guarantees callers can rely on:
   simply call again with the same arguments (persist ``Step.marker`` *before* calling).
 - Scaling patches ``spec.replicas`` of the Deployment (not the scale subresource) so that dry run, field
   ownership and the result object are the same as for the other actions.
+- SetResources JSON-patches one container's ``resources`` (guarded by a ``test`` of the container's name
+  at that index); it makes a new revision, so :meth:`TargetDeployment.restore` undoes it by restoring the
+  pre-state revision's pod template, as for a rollout restart.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from maintenance_operator.adapters import errors
-from maintenance_operator.api.v1alpha1 import Action, ActionType, ConfigMapState, PreState
+from maintenance_operator.api.v1alpha1 import Action, ActionType, ConfigMapState, PreState, SetResourcesParams
 from maintenance_operator.domain import planning, timestamps
 from maintenance_operator.domain import rollout as rollout_rules
 
@@ -67,6 +70,12 @@ class ConfigChanged(KubeActionError):
     """The ConfigMap changed since the pre-state was captured (resourceVersion precondition failed)."""
 
     reason = "ConfigChanged"
+
+
+class ContainerNotFound(KubeActionError):
+    """SetResources names a container the Deployment's pod template does not have."""
+
+    reason = "ContainerNotFound"
 
 
 class RestoreIncomplete(KubeActionError):
@@ -190,6 +199,14 @@ class TargetDeployment:
             paused=bool(spec.get("paused", False)),
             has_hpa=has_hpa,
             image=str(containers[0].get("image", "")),
+            containers={
+                str(c["name"]): {
+                    kind: {str(k): str(v) for k, v in ((c.get("resources") or {}).get(kind) or {}).items()}
+                    for kind in ("requests", "limits")
+                }
+                for c in containers
+                if c.get("name")
+            },
             revision=current,
             revisions=[
                 planning.RevisionInfo(
@@ -358,6 +375,26 @@ class TargetDeployment:
             "Deployment", self.name, MERGE_PATCH, {"spec": {"replicas": replicas}}, f"scale to {replicas}"
         )
 
+    def _resources_write(self, deployment: Mapping[str, Any], params: SetResourcesParams) -> _Write | None:
+        containers = list((_template(deployment).get("spec") or {}).get("containers") or [])
+        index = next((i for i, c in enumerate(containers) if c.get("name") == params.container), None)
+        if index is None:
+            raise ContainerNotFound(f"deployment {self.name} has no container {params.container}")
+        before = containers[index].get("resources") or {}
+        after = {kind: dict(before.get(kind) or {}) for kind in ("requests", "limits")}
+        for kind, values in params.values().items():
+            after[kind].update(values)
+        after = {**before, **{k: v for k, v in after.items() if v}}
+        if after == before:
+            return None
+        path = f"/spec/template/spec/containers/{index}"
+        body = [
+            {"op": "test", "path": f"{path}/name", "value": params.container},  # the index still names it
+            {"op": "add", "path": f"{path}/resources", "value": after},
+        ]
+        what = f"set resources of {params.container} to {params.values()}"
+        return _Write("Deployment", self.name, JSON_PATCH, body, what)
+
     async def _rollback_write(self, deployment: Mapping[str, Any], to_revision: int) -> _Write | None:
         revision = await self.find_revision(to_revision, deployment)
         if rollout_rules.template_equal_ignoring_hash(_template(deployment), revision.template):
@@ -404,6 +441,9 @@ class TargetDeployment:
         elif action.type is ActionType.SCALE and action.scale is not None:
             result_marker = str(action.scale.replicas)
             writes = [self._scale_write(deployment, action.scale.replicas)]
+        elif action.type is ActionType.SET_RESOURCES and action.set_resources is not None:
+            result_marker = action.set_resources.container
+            writes = [self._resources_write(deployment, action.set_resources)]
         elif action.type is ActionType.ROLLBACK and action.rollback is not None:
             result_marker = str(action.rollback.to_revision)
             writes = [await self._rollback_write(deployment, action.rollback.to_revision)]

@@ -86,6 +86,16 @@ class WorkloadReader:
             raise
         return {str(k): str(v) for k, v in (cm.get("data") or {}).items()}
 
+    async def config_map_version(self, name: str) -> str:
+        """The ConfigMap's resourceVersion ("" when it does not exist): a change re-runs the audit."""
+        try:
+            cm = await kube._raw(self._core.read_namespaced_config_map, name, self.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return ""
+            raise
+        return str((cm.get("metadata") or {}).get("resourceVersion", ""))
+
     async def risky_permissions(self, service_account: str) -> list[str]:
         """The risky permissions a LocalSubjectAccessReview grants ``service_account`` in the namespace."""
         user = f"system:serviceaccount:{self.namespace}:{service_account}"

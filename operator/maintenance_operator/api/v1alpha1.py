@@ -469,6 +469,17 @@ class RollbackAction(Model):
     max_revisions_back: int = Field(default=3, ge=1, le=20, description="How far back a rollback may go.")
 
 
+class SetResourcesAction(Model):
+    """Set requests and limits of a container (capacity right-sizing); always needs a human approval."""
+
+    enabled: bool = Field(default=False, description="Allow SetResources.")
+    max_cpu_cores: float = Field(default=8.0, gt=0, le=256, description="Highest CPU request or limit.")
+    max_memory_gib: float = Field(default=32.0, gt=0, le=1024, description="Highest memory request or limit.")
+    max_change_factor: float = Field(
+        default=4.0, ge=1.0, le=100.0, description="Largest factor by which one value may grow or shrink."
+    )
+
+
 class ActionsSpec(Model):
     """The allowlist: only these typed actions, within these bounds, can ever be executed."""
 
@@ -476,6 +487,9 @@ class ActionsSpec(Model):
     scale: ScaleAction = Field(default_factory=ScaleAction, description="Scaling within bounds.")
     config_patch: ConfigPatchAction = Field(default_factory=ConfigPatchAction, description="ConfigMap patch.")
     rollback: RollbackAction = Field(default_factory=RollbackAction, description="Rollback to a revision.")
+    set_resources: SetResourcesAction = Field(
+        default_factory=SetResourcesAction, description="Requests and limits of a container."
+    )
 
 
 MAX_FAILED_ACTION_WINDOW_SECONDS = 720 * 3600.0
@@ -1047,6 +1061,7 @@ class ActionType(StrEnum):
     ROLLBACK = "Rollback"
     NO_ACTION = "NoAction"
     ESCALATE = "Escalate"
+    SET_RESOURCES = "SetResources"
 
 
 class ScaleParams(Model):
@@ -1075,11 +1090,56 @@ class EscalateParams(Model):
     reason: str = Field(min_length=1, max_length=1024, description="Reason.")
 
 
+QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
+Quantity = Annotated[str, Field(max_length=32, pattern=QUANTITY_PATTERN)]
+
+
+class SetResourcesParams(Model):
+    """New requests and limits of one container of the target (unset fields stay as they are)."""
+
+    model_config = guarded(
+        cel(
+            "has(self.cpuRequest) || has(self.cpuLimit) || has(self.memoryRequest) || has(self.memoryLimit)",
+            "setResources needs at least one of cpuRequest, cpuLimit, memoryRequest, memoryLimit",
+        )
+    )
+
+    container: str = Field(
+        min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN, description="Container name."
+    )
+    cpu_request: Quantity | None = Field(default=None, description="CPU request, e.g. 250m.")
+    cpu_limit: Quantity | None = Field(default=None, description="CPU limit.")
+    memory_request: Quantity | None = Field(default=None, description="Memory request, e.g. 256Mi.")
+    memory_limit: Quantity | None = Field(default=None, description="Memory limit.")
+
+    @model_validator(mode="after")
+    def _something(self) -> SetResourcesParams:
+        if not self.values():
+            raise ValueError(
+                "setResources needs at least one of cpuRequest, cpuLimit, memoryRequest, memoryLimit"
+            )
+        return self
+
+    def values(self) -> dict[str, dict[str, str]]:
+        """The set fields as a container's resources ({"requests": {"cpu": ...}, "limits": {...}})."""
+        out: dict[str, dict[str, str]] = {}
+        for kind, resource, value in (
+            ("requests", "cpu", self.cpu_request),
+            ("limits", "cpu", self.cpu_limit),
+            ("requests", "memory", self.memory_request),
+            ("limits", "memory", self.memory_limit),
+        ):
+            if value is not None:
+                out.setdefault(kind, {})[resource] = value
+        return out
+
+
 _UNION_MEMBERS = {
     ActionType.SCALE: "scale",
     ActionType.CONFIG_PATCH: "configPatch",
     ActionType.ROLLBACK: "rollback",
     ActionType.ESCALATE: "escalate",
+    ActionType.SET_RESOURCES: "setResources",
 }
 
 
@@ -1097,17 +1157,18 @@ class Action(Model):
     )
 
     type: ActionType = Field(
-        description="RolloutRestart, Scale, ConfigPatch, Rollback, NoAction or Escalate."
+        description="RolloutRestart, Scale, ConfigPatch, Rollback, NoAction, Escalate or SetResources."
     )
     scale: ScaleParams | None = Field(default=None, description="Parameters of Scale.")
     config_patch: ConfigPatchParams | None = Field(default=None, description="Parameters of ConfigPatch.")
     rollback: RollbackParams | None = Field(default=None, description="Parameters of Rollback.")
     escalate: EscalateParams | None = Field(default=None, description="Parameters of Escalate.")
+    set_resources: SetResourcesParams | None = Field(default=None, description="Parameters of SetResources.")
 
     @model_validator(mode="after")
     def _union(self) -> Action:
         for t, member in _UNION_MEMBERS.items():
-            attr = {"configPatch": "config_patch"}.get(member, member)
+            attr = {"configPatch": "config_patch", "setResources": "set_resources"}.get(member, member)
             present = getattr(self, attr) is not None
             if present != (self.type is t):
                 raise ValueError(f"{member} must be set exactly when type is {t.value}")
@@ -1427,6 +1488,32 @@ class PlannerDecisions(StatusModel):
     success_rate: float | None = Field(default=None, description="Share of finished plans that succeeded.")
 
 
+class CapacitySection(StatusModel):
+    """The latest capacity analysis of one policy's target, as the report shows it."""
+
+    policy: str = Field(description="Policy.")
+    analyzed_at: str | None = Field(default=None, description="When the analysis ran.")
+    sufficient: bool = Field(default=False, description="Enough data to plan.")
+    headroom_percent: float | None = Field(default=None, description="Current headroom.")
+    exhaustion_at: str | None = Field(default=None, description="When capacity runs out at the growth seen.")
+    blocked_scenarios: list[str] = Field(
+        default_factory=list, description="Scenarios the limits do not allow."
+    )
+    right_sized_containers: int = Field(default=0, ge=0, description="Containers with a recommendation.")
+    message: str = Field(default="", max_length=1024, description="Why there is no plan, if none.")
+
+
+class AuditSection(StatusModel):
+    """The latest configuration audit and security review of one policy's target."""
+
+    policy: str = Field(description="Policy.")
+    config_score: float | None = Field(default=None, description="Configuration health score 1-10.")
+    config_findings: int = Field(default=0, ge=0, description="Configuration findings.")
+    security_score: float | None = Field(default=None, description="Security posture score 1-10.")
+    security_findings: int = Field(default=0, ge=0, description="Security findings.")
+    overdue_vulnerabilities: int = Field(default=0, ge=0, description="Vulnerabilities past their deadline.")
+
+
 class MaintenanceReportStatus(StatusModel):
     """The report: the framework's sections, filled from Prometheus and the retained objects."""
 
@@ -1457,6 +1544,12 @@ class MaintenanceReportStatus(StatusModel):
     )
     message: str = Field(default="", max_length=4096, description="Why the phase is what it is.")
     conditions: list[Condition] = Field(default_factory=list, description="Ready.")
+    capacity: list[CapacitySection] = Field(
+        default_factory=list, description="Latest capacity analysis per policy."
+    )
+    audits: list[AuditSection] = Field(
+        default_factory=list, description="Latest configuration audit and security review per policy."
+    )
 
 
 class Agreement(StrEnum):

@@ -7,7 +7,8 @@ medium MaintenanceWindow, low Backlog), checked in this order:
 2. The plan escalates: Escalated (a human is needed whatever else it proposes).
 3. The plan writes nothing (NoAction only): Succeeded, nothing to execute.
 4. Backlog: Backlog (recorded, not executed unless a human approves it later).
-5. ApprovalRequired: AwaitingApproval.
+5. ApprovalRequired, or an issue that must never be auto-approved (``findings.human_only``: analysis
+   findings, SetResources plans): AwaitingApproval.
 6. AutoResolve: Approved by ``policy:autoApprove`` if the severity is in autoApprove.severities, the
    operator's risk is at most autoApprove.maxRisk and the planner's confidence at least
    autoApprove.minConfidence; AwaitingApproval otherwise (the reason lists what failed).
@@ -42,8 +43,8 @@ from maintenance_operator.api.v1alpha1 import (
     Weekday,
     parse_duration,
 )
+from maintenance_operator.domain import findings, timestamps
 from maintenance_operator.domain import risk as risk_rules
-from maintenance_operator.domain import timestamps
 
 AUTO_APPROVER = "policy:autoApprove"
 WINDOW_APPROVER = "policy:maintenanceWindow"
@@ -120,6 +121,12 @@ def decide(
             phase=RemediationPhase.AWAITING_APPROVAL,
             reason="ApprovalRequired",
             message=f"{issue.severity} issues need a human approval",
+        )
+    if findings.human_only(issue, plan):
+        return Decision(
+            phase=RemediationPhase.AWAITING_APPROVAL,
+            reason="HumanApprovalRequired",
+            message="analysis findings and SetResources plans always need a human approval",
         )
     failures = _limit_failures(plan=plan, risk=risk, auto=auto, review=review)
     if route is Route.AUTO_RESOLVE:

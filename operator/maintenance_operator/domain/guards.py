@@ -32,8 +32,12 @@ from maintenance_operator.api.v1alpha1 import (
 from maintenance_operator.domain import timestamps
 from maintenance_operator.domain.rollout import TargetSnapshot
 
-PROPOSED_ONLY_ON_GITOPS = frozenset({ActionType.SCALE, ActionType.CONFIG_PATCH, ActionType.ROLLBACK})
-_ROLLING = frozenset({ActionType.ROLLOUT_RESTART, ActionType.CONFIG_PATCH, ActionType.ROLLBACK})
+PROPOSED_ONLY_ON_GITOPS = frozenset(
+    {ActionType.SCALE, ActionType.CONFIG_PATCH, ActionType.ROLLBACK, ActionType.SET_RESOURCES}
+)
+_ROLLING = frozenset(
+    {ActionType.ROLLOUT_RESTART, ActionType.CONFIG_PATCH, ActionType.ROLLBACK, ActionType.SET_RESOURCES}
+)
 
 
 class _Frozen(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 
 from maintenance_operator.api.v1alpha1 import Action, ActionType, Plan
+from maintenance_operator.domain import capacity
 from maintenance_operator.domain.planning import PlanningContext
 
 MAX_CONFIG_VALUE_BYTES = 8192
@@ -28,6 +29,7 @@ def _enabled(action: Action, ctx: PlanningContext) -> bool:
         ActionType.ROLLBACK: spec.rollback.enabled,
         ActionType.NO_ACTION: True,
         ActionType.ESCALATE: True,
+        ActionType.SET_RESOURCES: spec.set_resources.enabled,
     }[action.type]
 
 
@@ -64,6 +66,37 @@ def _config_violations(index: int, action: Action, ctx: PlanningContext) -> list
         out.append(f"actions[{index}]: ConfigPatch value is larger than {MAX_CONFIG_VALUE_BYTES} bytes")
     if _has_control_characters(patch.value):
         out.append(f"actions[{index}]: ConfigPatch value contains control characters")
+    return out
+
+
+def _resources_violations(index: int, action: Action, ctx: PlanningContext) -> list[str]:
+    assert action.set_resources is not None
+    params, spec = action.set_resources, ctx.actions.set_resources
+    where = f"actions[{index}]: SetResources"
+    current = ctx.target.containers.get(params.container)
+    if current is None:
+        return [f"{where} names container {params.container}, which the target does not have"]
+    out: list[str] = []
+    ceiling = {"cpu": spec.max_cpu_cores, "memory": spec.max_memory_gib * 1024.0**3}
+    wanted = params.values()
+    for kind, values in wanted.items():
+        for resource, text in values.items():
+            value = capacity.parse_quantity(text)
+            if value is None or value <= 0:
+                out.append(f"{where} {kind}.{resource} {text} is not a positive quantity")
+                continue
+            if value > ceiling[resource]:
+                out.append(f"{where} {kind}.{resource} {text} is above the policy maximum")
+            before = capacity.parse_quantity(current.get(kind, {}).get(resource))
+            if before and max(value / before, before / value) > spec.max_change_factor:
+                factor = spec.max_change_factor
+                out.append(f"{where} {kind}.{resource} changes by more than maxChangeFactor {factor:g}")
+    for resource in ("cpu", "memory"):
+        request = wanted.get("requests", {}).get(resource) or current.get("requests", {}).get(resource)
+        limit = wanted.get("limits", {}).get(resource) or current.get("limits", {}).get(resource)
+        r, lim = capacity.parse_quantity(request), capacity.parse_quantity(limit)
+        if r is not None and lim is not None and r > lim:
+            out.append(f"{where} {resource} request would be above its limit")
     return out
 
 
@@ -113,6 +146,11 @@ def validate_plan(plan: Plan, ctx: PlanningContext) -> list[str]:
             out.extend(_config_violations(index, action, ctx))
         elif action.type is ActionType.ROLLBACK:
             out.extend(_rollback_violations(index, action, ctx))
+        elif action.type is ActionType.SET_RESOURCES:
+            out.extend(_resources_violations(index, action, ctx))
+    containers = [a.set_resources.container for a in plan.actions if a.set_resources is not None]
+    if len(containers) != len(set(containers)):
+        out.append("at most one SetResources per container")
     config_keys = [a.config_patch.key for a in plan.actions if a.config_patch is not None]
     if len(config_keys) != len(set(config_keys)):
         out.append("a ConfigMap key is patched more than once")

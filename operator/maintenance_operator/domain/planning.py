@@ -83,6 +83,9 @@ class TargetState(_Frozen):
     image: str = Field(default="", description="Image of the first container.")
     revision: int | None = Field(default=None, description="Current revision.")
     revisions: list[RevisionInfo] = Field(default_factory=list, description="Known revisions.")
+    containers: dict[str, dict[str, dict[str, str]]] = Field(
+        default_factory=dict, description="resources (requests, limits) of each container, by name."
+    )
     current_revision_age_seconds: float | None = Field(
         default=None, description="Age of the current revision."
     )

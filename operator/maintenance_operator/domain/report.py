@@ -71,6 +71,9 @@ class Inputs:
     tokens: api.TokenUsage = field(default_factory=api.TokenUsage)
     findings: Sequence[str] = ()
     gaps: Sequence[str] = ()
+    capacity: Mapping[str, api.CapacityReport] = field(default_factory=dict)
+    config_audits: Mapping[str, api.ConfigAuditReport] = field(default_factory=dict)
+    security: Mapping[str, api.SecurityReport] = field(default_factory=dict)
 
 
 def iso(value: datetime) -> str:
@@ -266,6 +269,43 @@ def summary(
     return text
 
 
+def capacity_sections(reports: Mapping[str, api.CapacityReport]) -> list[api.CapacitySection]:
+    """One row per policy with a capacity analysis, by policy name."""
+    return [
+        api.CapacitySection(
+            policy=policy,
+            analyzed_at=r.analyzed_at,
+            sufficient=r.sufficient,
+            headroom_percent=r.headroom_percent,
+            exhaustion_at=r.exhaustion_at,
+            blocked_scenarios=[s.name for s in r.scenarios if not s.allowed],
+            right_sized_containers=sum(1 for s in r.right_sizing if s.cpu_request_cores is not None),
+            message=r.message[:1024],
+        )
+        for policy, r in sorted(reports.items())
+    ]
+
+
+def audit_sections(
+    config: Mapping[str, api.ConfigAuditReport], security: Mapping[str, api.SecurityReport]
+) -> list[api.AuditSection]:
+    """One row per policy with a configuration audit or a security review, by policy name."""
+    rows = []
+    for policy in sorted(set(config) | set(security)):
+        c, s = config.get(policy), security.get(policy)
+        rows.append(
+            api.AuditSection(
+                policy=policy,
+                config_score=c.score if c else None,
+                config_findings=c.finding_count if c else 0,
+                security_score=s.score if s else None,
+                security_findings=s.finding_count if s else 0,
+                overdue_vulnerabilities=s.overdue_vulnerabilities if s else 0,
+            )
+        )
+    return rows
+
+
 def compose(inputs: Inputs, *, now: datetime) -> api.MaintenanceReportStatus:
     """The report's status: every section, Partial with the reasons when data was missing."""
     gaps = list(inputs.gaps)
@@ -292,6 +332,8 @@ def compose(inputs: Inputs, *, now: datetime) -> api.MaintenanceReportStatus:
         recommendations=recommendations(health_rows=health_rows, times=times, actions=actions, gaps=gaps),
         gaps=gaps,
         message="; ".join(gaps)[:4096],
+        capacity=capacity_sections(inputs.capacity),
+        audits=audit_sections(inputs.config_audits, inputs.security),
     )
 
 

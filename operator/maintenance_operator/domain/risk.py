@@ -64,6 +64,10 @@ def _action_score(action: Action, target: TargetSnapshot) -> tuple[float, str]:
         return score, f"Scale down {current}->{desired} removes capacity (base {score:.1f})"
     if action.type is ActionType.CONFIG_PATCH:
         return 4.0, "ConfigPatch changes behaviour and restarts (base 4)"
+    if action.type is ActionType.SET_RESOURCES and action.set_resources is not None:
+        if "limits" in action.set_resources.values():
+            return 4.0, "SetResources changes limits and replaces every pod (base 4)"
+        return 3.0, "SetResources changes requests and replaces every pod (base 3)"
     if action.type is ActionType.ROLLBACK and action.rollback is not None:
         to = action.rollback.to_revision
         if target.revision is None or to >= target.revision:
@@ -76,7 +80,10 @@ def _action_score(action: Action, target: TargetSnapshot) -> tuple[float, str]:
 
 def _reversibility(actions: list[Action]) -> tuple[float, list[str]]:
     bump, factors = 0.0, []
-    if any(a.type in (ActionType.ROLLOUT_RESTART, ActionType.CONFIG_PATCH) for a in actions):
+    if any(
+        a.type in (ActionType.ROLLOUT_RESTART, ActionType.CONFIG_PATCH, ActionType.SET_RESOURCES)
+        for a in actions
+    ):
         bump += 0.5
         factors.append("pods are replaced: in-memory state (sessions, caches) cannot be restored (+0.5)")
     if any(a.type is ActionType.ROLLBACK for a in actions):
@@ -87,7 +94,14 @@ def _reversibility(actions: list[Action]) -> tuple[float, list[str]]:
 
 def _rolls_pods(actions: list[Action]) -> bool:
     return any(
-        a.type in (ActionType.ROLLOUT_RESTART, ActionType.CONFIG_PATCH, ActionType.ROLLBACK) for a in actions
+        a.type
+        in (
+            ActionType.ROLLOUT_RESTART,
+            ActionType.CONFIG_PATCH,
+            ActionType.ROLLBACK,
+            ActionType.SET_RESOURCES,
+        )
+        for a in actions
     )
 
 

@@ -6,6 +6,11 @@ configurable under ``spec.analyses``). Each due analysis runs through its reconc
 report to the policy status (``capacity``, ``configAudit``, ``security``), sets the ``Analyses``
 condition, posts an Event and updates the metrics. A failing analysis is reported, never retried in a
 loop: the others still run and the next is due one interval later. Nothing here writes to the target.
+
+The configuration audit also re-runs when the target's generation or the allowlisted ConfigMap's
+resourceVersion changes. Audit and security findings and right-sizing recommendations become
+Remediations (``audit.raise_findings``, ``capacity.raise_recommendations``), one per finding, which
+always wait for a human.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import kopf
 
@@ -23,7 +28,7 @@ from maintenance_operator.adapters import prometheus_pool, workload
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import cadence
 from maintenance_operator.handlers import common
-from maintenance_operator.reconcilers import audit
+from maintenance_operator.reconcilers import audit, ports
 from maintenance_operator.reconcilers import capacity as capacity_reconciler
 from maintenance_operator.runtime import from_memo
 
@@ -37,8 +42,10 @@ STATUS_FIELD = {
 }
 
 
-class AnalysisTarget(audit.AuditTarget, capacity_reconciler.CapacityTarget):
+class AnalysisTarget(ports.AuditTarget, ports.CapacityTarget, Protocol):
     """Both ports: what adapters.workload.WorkloadReader offers."""
+
+    async def config_map_version(self, name: str) -> str: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +55,7 @@ class Outcome:
     status: dict[str, Any]
     events: list[tuple[str, str, str]]  # (type, reason, message)
     failed: list[str]
+    raised: dict[str, str] = dataclasses.field(default_factory=dict)  # finding fingerprint -> Remediation
 
 
 def due_analyses(
@@ -86,16 +94,21 @@ async def run_due(
     name: str,
     namespace: str,
     target: AnalysisTarget,
-    prometheus: Callable[[], Awaitable[capacity_reconciler.RangeSource]],
+    prometheus: Callable[[], Awaitable[ports.RangeSource]],
     now: float,
+    findings_to: ports.ObjectStore | None = None,
+    policy_body: Mapping[str, Any] | None = None,
 ) -> Outcome:
-    """Run every due analysis; never raises for a failing one (it is reported instead)."""
+    """Run every due analysis; never raises for a failing one (it is reported instead). With
+    ``findings_to`` and ``policy_body``, audit and security findings become Remediations there."""
     out = Outcome({}, [], [])
     known_good: api.KnownGoodConfig | None = None
     if status.get("knownGoodConfig"):  # drift is only judged against values proven healthy
         known_good, _ = common.parse(api.KnownGoodConfig, status["knownGoodConfig"])
     deployment = await target.deployment()
-    fingerprint = audit.target_fingerprint(deployment)
+    config_ref = policy.actions.config_patch.config_map_ref
+    config_version = await target.config_map_version(config_ref.name) if config_ref is not None else ""
+    fingerprint = audit.target_fingerprint(deployment, config_version)
     for analysis in due_analyses(policy=policy, status=status, now=now, target_fingerprint=fingerprint):
         started = time.monotonic()
         try:
@@ -122,6 +135,30 @@ async def run_due(
         out.status[STATUS_FIELD[analysis]] = report.wire()
         out.events.append(_event(report))
         _record_metrics(report, namespace=namespace, name=name)
+        if findings_to is not None and policy_body is not None:
+            try:
+                if isinstance(report, api.CapacityReport):
+                    raised = await capacity_reconciler.raise_recommendations(
+                        findings_to,
+                        policy_body=policy_body,
+                        policy=policy,
+                        report=report,
+                        deployment=deployment,
+                    )
+                else:
+                    raised = await audit.raise_findings(
+                        findings_to,
+                        policy_body=policy_body,
+                        policy=policy,
+                        report=report,
+                        known_good=known_good.data if known_good is not None else {},
+                    )
+                out.raised.update(raised)
+            except Exception as exc:  # the report stands; the findings are raised again next run
+                log.exception("raising %s findings of %s/%s failed", analysis.value, namespace, name)
+                out.events.append(
+                    ("Warning", "FindingsNotRaised", f"{analysis.value}: {type(exc).__name__}: {exc}"[:1024])
+                )
     return out
 
 
@@ -131,7 +168,7 @@ async def _run_one(
     policy: api.MaintenancePolicySpec,
     namespace: str,
     target: AnalysisTarget,
-    prometheus: Callable[[], Awaitable[capacity_reconciler.RangeSource]],
+    prometheus: Callable[[], Awaitable[ports.RangeSource]],
     known_good: api.KnownGoodConfig | None,
     now: float,
 ) -> api.CapacityReport | api.ConfigAuditReport | api.SecurityReport:
@@ -219,6 +256,8 @@ async def run_analyses(
             target=reader,
             prometheus=prometheus,
             now=time.time(),
+            findings_to=runtime.resources,
+            policy_body=body,
         )
     except Exception as exc:  # the target itself could not be read: say so, try again next tick
         message = f"cannot read target {policy.target_ref.name}: {type(exc).__name__}: {exc}"[:1024]
@@ -244,5 +283,7 @@ async def run_analyses(
         message="ran " + ", ".join(outcome.status) if ok else "failed: " + ", ".join(outcome.failed),
         generation=generation,
     )
+    if outcome.raised:
+        kopf.info(body, reason="FindingsRaised", message=f"{len(outcome.raised)} findings need a human")
     for kind, reason, message in outcome.events:
         (kopf.warn if kind == "Warning" else kopf.info)(body, reason=reason, message=message)

@@ -1,39 +1,29 @@
 """Configuration audit and security review of one policy's target: cluster reads in, reports and issues out.
 
-Reads go through the ``AuditTarget`` port (adapters.workload.WorkloadReader); decisions are in
+Reads go through the ``ports.AuditTarget`` port (adapters.workload.WorkloadReader); decisions are in
 ``domain.config_audit`` and ``domain.security_audit``. Findings become Issues: configuration findings
 are low or medium issues in the operational dimension; security findings keep their check's severity
 (overdue vulnerabilities their own). They are routed like any issue but never auto-applied: the caller
 must mark every remediation created from them as needing approval. A read that fails is said in the
 report, never guessed at.
+
+``raise_findings`` turns a report's findings into Remediations (one per finding, named after it, so a
+finding that stays is never raised twice); their plans come from ``domain.findings`` and
+``domain.approval`` never auto-approves them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
+from maintenance_operator.adapters import crs
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import cadence, config_audit, security_audit
+from maintenance_operator.domain import cadence, config_audit, findings, security_audit
+from maintenance_operator.reconcilers import ports
 
 _SEVERITIES = {s.value: s for s in api.Severity}
-
-
-class AuditTarget(Protocol):
-    """What the audits read from the cluster (adapters.workload.WorkloadReader)."""
-
-    async def deployment(self) -> dict[str, Any]: ...
-
-    async def has_pdb(self, deployment: dict[str, Any]) -> bool: ...
-
-    async def config_map_data(self, name: str) -> dict[str, str] | None: ...
-
-    async def risky_permissions(self, service_account: str) -> list[str]: ...
-
-    async def vulnerabilities(
-        self, deployment: dict[str, Any]
-    ) -> list[security_audit.Vulnerability] | None: ...
 
 
 def target_fingerprint(deployment: dict[str, Any], config_version: str = "") -> str:
@@ -54,7 +44,7 @@ def _findings(items: Iterable[config_audit.Finding]) -> list[api.AuditFinding]:
 async def run_config_audit(
     *,
     spec: api.MaintenancePolicySpec,
-    target: AuditTarget,
+    target: ports.AuditTarget,
     known_good: api.KnownGoodConfig | None,
     now: float,
 ) -> api.ConfigAuditReport:
@@ -80,7 +70,7 @@ async def run_config_audit(
 
 
 async def run_security_review(
-    *, spec: api.MaintenancePolicySpec, target: AuditTarget, now: float
+    *, spec: api.MaintenancePolicySpec, target: ports.AuditTarget, now: float
 ) -> api.SecurityReport:
     """The security posture report of the policy's target."""
     deployment = await target.deployment()
@@ -150,3 +140,74 @@ def security_issues(
             )
         )
     return issues
+
+
+def finding_name(policy: str, fingerprint: str) -> str:
+    """The Remediation of one finding: the same name every run, so creation is idempotent."""
+    return f"{policy[:200]}-finding-{fingerprint[:12]}"
+
+
+def finding_remediation(
+    policy_body: Mapping[str, Any], *, name: str, target: str, issue: api.Issue, plan: api.Plan
+) -> dict[str, Any]:
+    """The Remediation object (metadata and spec) of one analysis finding, owned by the policy."""
+    namespace = str(policy_body["metadata"]["namespace"])
+    policy_name = str(policy_body["metadata"]["name"])
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {
+                crs.POLICY_LABEL: policy_name,
+                crs.TARGET_LABEL: target,
+                crs.FINGERPRINT_LABEL: issue.fingerprint[:63],
+            },
+            "annotations": {f"{api.GROUP}/planner": plan.planner.value},
+            "ownerReferences": [crs.owner_reference(policy_body, kind="MaintenancePolicy")],
+        },
+        "spec": api.RemediationSpec(
+            policy_ref=api.LocalObjectReference(name=policy_name),
+            target_ref=api.TargetRef(name=target),
+            issue=issue,
+            plan=plan,
+        ).wire(),
+    }
+
+
+async def raise_findings(
+    resources: ports.ObjectStore,
+    *,
+    policy_body: Mapping[str, Any],
+    policy: api.MaintenancePolicySpec,
+    report: api.ConfigAuditReport | api.SecurityReport,
+    known_good: Mapping[str, str],
+) -> dict[str, str]:
+    """Create a Remediation for each finding whose severity is not routed to Ignore; {fingerprint: name}.
+
+    The severity routing of the policy applies when the remediation is reconciled (Backlog stays Backlog);
+    nothing is ever auto-approved. An existing Remediation of the same finding, open or closed, is kept.
+    """
+    namespace = str(policy_body["metadata"]["namespace"])
+    policy_name = str(policy_body["metadata"]["name"])
+    target = policy.target_ref.name
+    if isinstance(report, api.ConfigAuditReport):
+        issues = config_issues(report, target=target)
+    else:
+        issues = security_issues(report, target=target)
+    raised: dict[str, str] = {}
+    for issue, finding in zip(issues, report.findings, strict=True):
+        if policy.severity_routing.route(issue.severity) is api.Route.IGNORE or policy.suspend:
+            continue
+        plan = findings.finding_plan(
+            issue,
+            check=finding.check,
+            subject=finding.subject,
+            fix=finding.fix,
+            actions=policy.actions,
+            known_good=known_good,
+        )
+        name = finding_name(policy_name, issue.fingerprint)
+        body = finding_remediation(policy_body, name=name, target=target, issue=issue, plan=plan)
+        await resources.create("Remediation", namespace, body)
+        raised[issue.fingerprint] = name
+    return raised

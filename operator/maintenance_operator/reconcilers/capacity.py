@@ -3,7 +3,9 @@
 Reads the offered load, the healthy signal, ready replicas and per-container CPU and memory over
 ``analyses.capacity.window`` and hands them to ``domain.capacity``. Findings and recommendations
 only: nothing here writes to the target. A failed query or thin data gives a report that says so and
-recommends nothing (never plan on missing data). Ports are the two Protocols below.
+recommends nothing (never plan on missing data). ``raise_recommendations`` turns right-sizing into
+SetResources Remediations (when the policy enables SetResources) that always wait for a human.
+Ports are ``ports.RangeSource`` and ``ports.CapacityTarget``.
 """
 
 from __future__ import annotations
@@ -11,28 +13,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import cadence, config_audit, promql
+from maintenance_operator.domain import cadence, config_audit, findings, promql
 from maintenance_operator.domain import capacity as cap
-
-
-class RangeSource(Protocol):
-    """Prometheus range queries (adapters.prometheus.HttpPrometheus)."""
-
-    async def query_range(
-        self, promql: str, *, start: float, end: float, step: float
-    ) -> prom.RangeResult: ...
-
-
-class CapacityTarget(Protocol):
-    """What the analysis reads from the cluster (adapters.workload.WorkloadReader)."""
-
-    async def deployment(self) -> dict[str, Any]: ...
-
-    async def hpa_max_replicas(self) -> int | None: ...
+from maintenance_operator.reconcilers import audit, ports
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,8 +69,8 @@ async def analyze(
     *,
     spec: api.MaintenancePolicySpec,
     namespace: str,
-    prometheus: RangeSource,
-    target: CapacityTarget,
+    prometheus: ports.RangeSource,
+    target: ports.CapacityTarget,
     now: float,
 ) -> api.CapacityReport:
     """The capacity report of the policy's target at ``now`` (see module docstring)."""
@@ -215,3 +202,37 @@ def _by_container(series: Sequence[prom.RangeSeries]) -> Mapping[str, list[cap.S
     for s in series:
         out.setdefault(s.labels.get("container", "?"), []).extend(s.samples)
     return out
+
+
+async def raise_recommendations(
+    resources: ports.ObjectStore,
+    *,
+    policy_body: Mapping[str, Any],
+    policy: api.MaintenancePolicySpec,
+    report: api.CapacityReport,
+    deployment: Mapping[str, Any],
+) -> dict[str, str]:
+    """A SetResources Remediation per container whose right-sizing moves a value by more than
+    ``findings.MIN_RELATIVE_CHANGE``; one per recommendation (named after it); {fingerprint: name}."""
+    if policy.suspend or not report.sufficient:
+        return {}
+    if policy.severity_routing.route(api.Severity.LOW) is api.Route.IGNORE:
+        return {}
+    current = {str(c.get("name")): c.get("resources") or {} for c in config_audit.containers(deployment)}
+    raised: dict[str, str] = {}
+    for result in report.right_sizing:
+        if result.container not in current:
+            continue
+        found = findings.right_sizing(
+            result, target=policy.target_ref.name, current=current[result.container], actions=policy.actions
+        )
+        if found is None:
+            continue
+        issue, plan = found
+        name = audit.finding_name(str(policy_body["metadata"]["name"]), issue.fingerprint)
+        body = audit.finding_remediation(
+            policy_body, name=name, target=policy.target_ref.name, issue=issue, plan=plan
+        )
+        await resources.create("Remediation", str(policy_body["metadata"]["namespace"]), body)
+        raised[issue.fingerprint] = name
+    return raised

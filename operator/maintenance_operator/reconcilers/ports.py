@@ -5,6 +5,8 @@
 - ``ObjectStore``: the operator's own custom resources and the Secrets they name.
 - ``Querier``: instant Prometheus queries on the process's bounded pool (closed after use).
 - ``Planner``: plan, summarize, the token budget spent so far, close.
+- ``RangeSource``: Prometheus range queries (the capacity analysis).
+- ``CapacityTarget``, ``AuditTarget``: what the capacity analysis and the audits read from the cluster.
 - ``Ports``: builds the above for one policy/target, plus settings, the approval key and notifications.
 
 Adapters raise ``adapters.errors.AdapterError`` subclasses, never a client library's exceptions.
@@ -21,7 +23,7 @@ from maintenance_operator.adapters import prometheus as prom
 from maintenance_operator.adapters.llm import PlanResult
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
-from maintenance_operator.domain import budget, notification, planning, rollout
+from maintenance_operator.domain import budget, notification, planning, rollout, security_audit
 
 
 class Target(Protocol):
@@ -97,6 +99,38 @@ class Planner(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class RangeSource(Protocol):
+    """Prometheus range queries (adapters.prometheus.HttpPrometheus)."""
+
+    async def query_range(
+        self, promql: str, *, start: float, end: float, step: float
+    ) -> prom.RangeResult: ...
+
+
+class CapacityTarget(Protocol):
+    """What the capacity analysis reads from the cluster (adapters.workload.WorkloadReader)."""
+
+    async def deployment(self) -> dict[str, Any]: ...
+
+    async def hpa_max_replicas(self) -> int | None: ...
+
+
+class AuditTarget(Protocol):
+    """What the audits read from the cluster (adapters.workload.WorkloadReader)."""
+
+    async def deployment(self) -> dict[str, Any]: ...
+
+    async def has_pdb(self, deployment: dict[str, Any]) -> bool: ...
+
+    async def config_map_data(self, name: str) -> dict[str, str] | None: ...
+
+    async def risky_permissions(self, service_account: str) -> list[str]: ...
+
+    async def vulnerabilities(
+        self, deployment: dict[str, Any]
+    ) -> list[security_audit.Vulnerability] | None: ...
 
 
 class Ports(Protocol):

@@ -99,6 +99,9 @@ class _Gathered:
     tokens: api.TokenUsage = field(default_factory=api.TokenUsage)
     findings: list[str] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)
+    capacity: dict[str, api.CapacityReport] = field(default_factory=dict)
+    config_audits: dict[str, api.ConfigAuditReport] = field(default_factory=dict)
+    security: dict[str, api.SecurityReport] = field(default_factory=dict)
 
 
 async def _policies(spec: api.MaintenanceReportSpec, namespace: str, ports: Ports, into: _Gathered) -> None:
@@ -115,12 +118,26 @@ async def _policies(spec: api.MaintenanceReportSpec, namespace: str, ports: Port
             continue
         into.policies.append(str(obj["metadata"]["name"]))
         slas.append(parsed.sla)
+        _analyses(str(obj["metadata"]["name"]), obj.get("status") or {}, into)
     if not into.policies:
         into.gaps.append("No policy matched the report's policyRef or selector.")
         return
     into.sla = slas[0]
     if any(s != slas[0] for s in slas):
         into.gaps.append(f"Policies have different SLAs; the targets of {into.policies[0]} are shown.")
+
+
+def _analyses(policy: str, status: dict[str, Any], into: _Gathered) -> None:
+    """The latest capacity, configuration audit and security reports in the policy's status."""
+    try:
+        if status.get("capacity"):
+            into.capacity[policy] = api.CapacityReport.model_validate(status["capacity"])
+        if status.get("configAudit"):
+            into.config_audits[policy] = api.ConfigAuditReport.model_validate(status["configAudit"])
+        if status.get("security"):
+            into.security[policy] = api.SecurityReport.model_validate(status["security"])
+    except ValidationError:
+        into.gaps.append(f"policy {policy} has an unreadable analysis report in its status.")
 
 
 async def _remediations(namespace: str, start: datetime, ports: Ports, into: _Gathered) -> None:
@@ -254,6 +271,9 @@ async def reconcile(
             tokens=facts.tokens,
             findings=facts.findings,
             gaps=facts.gaps,
+            capacity=facts.capacity,
+            config_audits=facts.config_audits,
+            security=facts.security,
         ),
         now=now,
     )

@@ -115,6 +115,43 @@ def _effectiveness(status: api.MaintenanceReportStatus) -> str:
     return chart + _table(header, rows, empty="No finished remediations in this period.")
 
 
+def _capacity(status: api.MaintenanceReportStatus) -> str:
+    return _table(
+        ("Policy", "Analyzed", "Headroom", "Runs out", "Blocked scenarios", "Right-sized", "Note"),
+        [
+            (
+                c.policy,
+                c.analyzed_at or "never",
+                f"{markdown.number(c.headroom_percent)}%" if c.headroom_percent is not None else "n/a",
+                c.exhaustion_at or "not at the growth seen",
+                ", ".join(c.blocked_scenarios) or "none",
+                str(c.right_sized_containers),
+                c.message if not c.sufficient else "",
+            )
+            for c in status.capacity
+        ],
+        empty="No capacity analysis yet.",
+    )
+
+
+def _audits(status: api.MaintenanceReportStatus) -> str:
+    return _table(
+        ("Policy", "Config score", "Config findings", "Security score", "Security findings", "Overdue CVEs"),
+        [
+            (
+                a.policy,
+                markdown.number(a.config_score),
+                str(a.config_findings),
+                markdown.number(a.security_score),
+                str(a.security_findings),
+                str(a.overdue_vulnerabilities),
+            )
+            for a in status.audits
+        ],
+        empty="No audit yet.",
+    )
+
+
 def render(name: str, status: api.MaintenanceReportStatus) -> str:
     """The whole page; every section is present even when it has nothing to say."""
     tokens = status.token_usage or api.TokenUsage()
@@ -150,6 +187,8 @@ def render(name: str, status: api.MaintenanceReportStatus) -> str:
             decisions + f"<p>Tokens: {tokens.total} in {tokens.calls} call(s), "
             f"estimated cost ${tokens.estimated_cost_usd:.2f}.</p>",
         ),
+        ("Capacity", _capacity(status)),
+        ("Configuration and security audits", _audits(status)),
         ("Capacity and audit findings", _list(list(status.findings), empty="No findings.")),
         ("Recommendations", _list(list(status.recommendations), empty="Nothing stands out.")),
     ]

@@ -122,6 +122,39 @@ def render(name: str, status: api.MaintenanceReportStatus) -> str:
         f"Tokens: {tokens.total} in {tokens.calls} call(s), estimated cost ${tokens.estimated_cost_usd:.2f}.",
         "",
     ]
+    lines += ["## Capacity", ""]
+    lines += _table(
+        ("Policy", "Analyzed", "Headroom", "Runs out", "Blocked scenarios", "Right-sized", "Note"),
+        [
+            (
+                c.policy,
+                c.analyzed_at or "never",
+                f"{number(c.headroom_percent)}%" if c.headroom_percent is not None else "n/a",
+                c.exhaustion_at or "not at the growth seen",
+                ", ".join(c.blocked_scenarios) or "none",
+                str(c.right_sized_containers),
+                c.message if not c.sufficient else "",
+            )
+            for c in status.capacity
+        ],
+        empty="No capacity analysis yet.",
+    )
+    lines += ["## Configuration and security audits", ""]
+    lines += _table(
+        ("Policy", "Config score", "Config findings", "Security score", "Security findings", "Overdue CVEs"),
+        [
+            (
+                a.policy,
+                number(a.config_score),
+                str(a.config_findings),
+                number(a.security_score),
+                str(a.security_findings),
+                str(a.overdue_vulnerabilities),
+            )
+            for a in status.audits
+        ],
+        empty="No audit yet.",
+    )
     lines += ["## Capacity and audit findings", ""]
     lines += _bullets(status.findings, empty="No findings.")
     lines += ["## Recommendations", ""]

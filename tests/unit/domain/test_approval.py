@@ -262,3 +262,32 @@ def test_a_failed_review_does_not_block_escalation_or_doing_nothing() -> None:
         review=_review(passed=False, effective=0, reasons=["r"]),
     )
     assert d.phase is P.SUCCEEDED
+
+
+@pytest.mark.parametrize("route", [Route.AUTO_RESOLVE, Route.MAINTENANCE_WINDOW, Route.APPROVAL_REQUIRED])
+@pytest.mark.parametrize("indicator", ["configAudit.config-drift", "security.privileged", "capacity.web"])
+def test_analysis_findings_always_wait_for_a_human(route: Route, indicator: str) -> None:
+    finding = issue(Severity.CRITICAL).model_copy(update={"indicator": indicator})
+    d = approval.decide(
+        issue=finding,
+        route=route,
+        plan=plan(RESTART, confidence=10),
+        risk=LOW,
+        auto=AutoApproveSpec(severities=list(Severity), max_risk=RiskLevel.CRITICAL, min_confidence=0),
+        windows=[MaintenanceWindow(start="00:00", duration="24h")],
+        now=TUESDAY_NOON,
+    )
+    assert d.phase is P.AWAITING_APPROVAL and d.approved_by is None
+
+
+def test_analysis_findings_still_follow_backlog_and_ignore_routes() -> None:
+    finding = issue(Severity.LOW).model_copy(update={"indicator": "configAudit.pdb"})
+    common = {
+        "plan": plan(RESTART),
+        "risk": LOW,
+        "auto": AutoApproveSpec(),
+        "windows": [],
+        "now": TUESDAY_NOON,
+    }
+    assert approval.decide(issue=finding, route=Route.BACKLOG, **common).phase is P.BACKLOG  # type: ignore[arg-type]
+    assert approval.decide(issue=finding, route=Route.IGNORE, **common).phase is P.REJECTED  # type: ignore[arg-type]

@@ -8,27 +8,7 @@ from typing import Any
 import pytest
 
 from maintenance_operator.domain import config_audit as ca
-
-GOOD_CONTAINER: dict[str, Any] = {
-    "name": "app",
-    "image": "chatapp:1.4.2",
-    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
-    "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
-    "livenessProbe": {"httpGet": {"path": "/live", "port": 8080}},
-}
-GOOD: dict[str, Any] = {
-    "spec": {
-        "replicas": 3,
-        "progressDeadlineSeconds": 600,
-        "revisionHistoryLimit": 5,
-        "template": {
-            "spec": {
-                "containers": [GOOD_CONTAINER],
-                "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname"}],
-            }
-        },
-    }
-}
+from tests.fixtures.analysis_fakes import GOOD
 
 
 def with_change(path: list[str], value: Any) -> dict[str, Any]:

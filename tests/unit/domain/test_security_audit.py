@@ -8,28 +8,9 @@ from typing import Any
 import pytest
 
 from maintenance_operator.domain import security_audit as sa
+from tests.fixtures.analysis_fakes import HARDENED
 
 DAY = 86400.0
-HARDENED_CONTAINER: dict[str, Any] = {
-    "name": "app",
-    "image": "chatapp@sha256:" + "a" * 64,
-    "securityContext": {
-        "readOnlyRootFilesystem": True,
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
-    },
-}
-HARDENED: dict[str, Any] = {
-    "spec": {
-        "template": {
-            "spec": {
-                "automountServiceAccountToken": False,
-                "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
-                "containers": [HARDENED_CONTAINER],
-            }
-        }
-    }
-}
 
 
 def pod_with(**changes: Any) -> dict[str, Any]:

@@ -10,8 +10,8 @@ import kopf
 from maintenance_operator import metrics
 from maintenance_operator.domain import cadence
 from maintenance_operator.handlers import analyses
-from tests.unit.domain.test_config_audit import GOOD
-from tests.unit.reconcilers.fakes import FakeRanges, FakeWorkload, policy
+from tests.fixtures import fakes
+from tests.fixtures.analysis_fakes import GOOD, FakeRanges, FakeWorkload, policy
 
 NOW = 1_900_000_000.0
 DAY = 86400.0
@@ -105,3 +105,48 @@ async def test_config_drift_is_judged_against_the_known_good_config_in_status() 
     drifted = await run({"knownGoodConfig": known}, target, **spec)
     [finding] = drifted.status["configAudit"]["findings"]
     assert (finding["check"], finding["subject"]) == ("config-drift", "POOL")
+
+
+async def test_a_changed_config_map_re_runs_the_configuration_audit_early() -> None:
+    spec = policy(
+        actions={"configPatch": {"enabled": True, "configMapRef": {"name": "cm"}, "allowedKeys": ["POOL"]}}
+    )
+    target = FakeWorkload(TARGET, pdb=True, config={"POOL": "10"}, config_version="7")
+    first = await analyses.run_due(
+        policy=spec, status={}, name="p", namespace="shop", target=target, prometheus=no_prometheus, now=NOW
+    )
+    assert first.status["configAudit"]["targetFingerprint"] == "4/7"
+    later = NOW + 3600
+    assert analyses.due_analyses(policy=spec, status=first.status, now=later, target_fingerprint="4/7") == []
+    target.config_version = "8"
+    again = await analyses.run_due(
+        policy=spec,
+        status=first.status,
+        name="p",
+        namespace="shop",
+        target=target,
+        prometheus=no_prometheus,
+        now=later,
+    )
+    assert set(again.status) == {"configAudit"} and again.status["configAudit"]["targetFingerprint"] == "4/8"
+
+
+async def test_audit_and_security_findings_are_raised_as_remediations() -> None:
+    store = fakes.FakeStore()
+    body = {"metadata": {"name": "p", "namespace": "shop", "uid": "u1"}}
+    out = await analyses.run_due(
+        policy=policy(),
+        status={},
+        name="p",
+        namespace="shop",
+        target=FakeWorkload(TARGET, pdb=False),
+        prometheus=no_prometheus,
+        now=NOW,
+        findings_to=store,
+        policy_body=body,
+    )
+    items = await store.list("Remediation", "shop")
+    assert len(items) == len(out.raised) >= 2
+    indicators = {i["spec"]["issue"]["indicator"] for i in items}
+    assert "configAudit.pdb" in indicators and any(i.startswith("security.") for i in indicators)
+    assert all(i["spec"]["issue"]["dimension"] == "operational" for i in items)

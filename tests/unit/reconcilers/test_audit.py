@@ -8,9 +8,8 @@ from typing import Any
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import security_audit
 from maintenance_operator.reconcilers import audit
-from tests.unit.domain.test_config_audit import GOOD
-from tests.unit.domain.test_security_audit import HARDENED
-from tests.unit.reconcilers.fakes import FakeWorkload, policy
+from tests.fixtures import fakes
+from tests.fixtures.analysis_fakes import GOOD, HARDENED, FakeWorkload, policy
 
 NOW = 1_900_000_000.0
 DAY = 86400.0
@@ -94,3 +93,39 @@ async def test_security_review_without_scanner_and_without_rbac_check() -> None:
     checked = await audit.run_security_review(spec=policy(), target=target, now=NOW)
     assert [(f.check, f.subject) for f in checked.findings] == [("rbac", "list secrets")]
     assert target.asked_for == ["serviceaccount/chat"]
+
+
+async def test_findings_become_one_remediation_each_and_are_never_raised_twice() -> None:
+    store = fakes.FakeStore()
+    body = {"metadata": {"name": "p", "namespace": "shop", "uid": "u1"}}
+    report = await audit.run_config_audit(
+        spec=PATCHING,
+        target=FakeWorkload(GOOD, pdb=False, config={"POOL": "10"}),
+        known_good=known_good(POOL="20"),
+        now=NOW,
+    )
+    raised = await audit.raise_findings(
+        store, policy_body=body, policy=PATCHING, report=report, known_good={"POOL": "20"}
+    )
+    assert len(raised) == 2
+    items = await store.list("Remediation", "shop")
+    plans = sorted(i["spec"]["plan"]["actions"][0]["type"] for i in items)
+    assert plans == ["ConfigPatch", "Escalate"]
+    assert {i["spec"]["issue"]["indicator"] for i in items} == {"configAudit.pdb", "configAudit.config-drift"}
+    again = await audit.raise_findings(
+        store, policy_body=body, policy=PATCHING, report=report, known_good={"POOL": "20"}
+    )
+    assert again == raised and len(await store.list("Remediation", "shop")) == 2
+
+
+async def test_findings_routed_to_ignore_are_not_raised() -> None:
+    store = fakes.FakeStore()
+    spec = policy(severityRouting={"medium": "Ignore", "low": "Ignore"})
+    report = await audit.run_config_audit(
+        spec=spec, target=FakeWorkload(GOOD, pdb=False), known_good=None, now=NOW
+    )
+    assert report.findings
+    body = {"metadata": {"name": "p", "namespace": "shop", "uid": "u1"}}
+    assert (
+        await audit.raise_findings(store, policy_body=body, policy=spec, report=report, known_good={}) == {}
+    )

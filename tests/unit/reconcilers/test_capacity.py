@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from maintenance_operator.adapters import prometheus as prom
+from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.reconcilers import capacity
-from tests.unit.reconcilers.fakes import FakeRanges, FakeWorkload, policy, series
+from tests.fixtures import fakes
+from tests.fixtures.analysis_fakes import FakeRanges, FakeWorkload, policy, series
 
 HOUR = 3600.0
 NOW = 1_900_000_000.0
@@ -133,3 +135,37 @@ def test_queries_substitute_namespace_and_deployment_and_reject_unsafe_names() -
     assert q.load == 'sum(rate(x{namespace="shop",deployment="chatapp"}[5m]))'
     with pytest.raises(ValueError, match="DNS label"):
         capacity.default_queries(spec.analyses.capacity, namespace='shop"}', name="chatapp")
+
+
+async def test_right_sizing_is_raised_as_one_set_resources_remediation() -> None:
+    spec = SPEC.model_copy(
+        update={
+            "actions": SPEC.actions.model_copy(update={"set_resources": api.SetResourcesAction(enabled=True)})
+        }
+    )
+    report = await capacity.analyze(
+        spec=spec,
+        namespace="shop",
+        prometheus=FakeRanges(full_answers()),
+        target=FakeWorkload(DEPLOYMENT),
+        now=NOW,
+    )
+    store = fakes.FakeStore()
+    body = {"metadata": {"name": "p", "namespace": "shop", "uid": "u1"}}
+    for _ in range(2):  # raised once, however often the analysis runs
+        raised = await capacity.raise_recommendations(
+            store, policy_body=body, policy=spec, report=report, deployment=DEPLOYMENT
+        )
+        assert len(raised) == 1
+    [item] = await store.list("Remediation", "shop")
+    [action] = item["spec"]["plan"]["actions"]
+    assert action["type"] == "SetResources" and action["setResources"]["container"] == "app"
+    assert action["setResources"]["cpuRequest"] == "300m"
+    assert item["spec"]["issue"]["indicator"] == "capacity.app"
+    # Not enabled: recommendations stay in the report only.
+    assert (
+        await capacity.raise_recommendations(
+            fakes.FakeStore(), policy_body=body, policy=SPEC, report=report, deployment=DEPLOYMENT
+        )
+        == {}
+    )

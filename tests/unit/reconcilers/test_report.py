@@ -318,3 +318,26 @@ async def test_nothing_to_do_reports_when_to_look_again() -> None:
 )
 def test_next_run(schedule: api.ReportSchedule, expected: datetime | None) -> None:
     assert reconciler.next_run(schedule, now=NOW) == expected
+
+
+async def test_capacity_and_audit_sections_come_from_the_policy_status() -> None:
+    analysed = policy("chatapp", {"team": "chat"}) | {
+        "status": {
+            "capacity": {
+                "analyzedAt": "2030-01-07T00:00:00Z",
+                "sufficient": False,
+                "message": "too little data",
+            },
+            "configAudit": {"analyzedAt": "2030-01-07T00:00:00Z", "score": 8.2, "findingCount": 1},
+            "security": {"analyzedAt": "2030-01-07T00:00:00Z", "score": "not a number"},
+        }
+    }
+    objects = FakeObjects(world(MaintenancePolicy=[analysed]))
+    result = await run({"policyRef": {"name": "chatapp"}}, objects=objects)
+    status = result.status
+    assert status is not None
+    [cap] = status.capacity
+    assert (cap.policy, cap.sufficient, cap.message) == ("chatapp", False, "too little data")
+    [audits] = status.audits
+    assert (audits.config_score, audits.config_findings, audits.security_score) == (8.2, 1, None)
+    assert any("unreadable analysis report" in g for g in status.gaps)

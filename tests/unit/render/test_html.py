@@ -74,10 +74,16 @@ def test_empty_report_has_no_charts_but_every_section() -> None:
     tags = parse(page)
     assert tags.balanced
     assert not [t for t, _ in tags.tags if t == "svg"]
-    assert page.count("<section>") == 8
+    assert page.count("<section>") == 10
     assert "Partial report." in page
 
 
 def test_pending_report_renders() -> None:
     page = html.render("new", api.MaintenanceReportStatus())
     assert "Pending" in page and "Not generated yet." in page
+
+
+def test_capacity_and_audit_sections_are_tables() -> None:
+    page = html.render("weekly", report_cases.full())
+    assert "<h2>Capacity</h2><table>" in page and "<td>3x peak</td>" in page
+    assert "<h2>Configuration and security audits</h2><table>" in page and "<td>7.5</td>" in page

@@ -13,6 +13,8 @@ SECTIONS = [
     "## Response times against the SLAs",
     "## Remediation effectiveness",
     "## AI decisions",
+    "## Capacity",
+    "## Configuration and security audits",
     "## Capacity and audit findings",
     "## Recommendations",
 ]
@@ -34,6 +36,13 @@ def test_full_report_numbers() -> None:
     assert "Tokens: 1500 in 3 call(s), estimated cost $0.01." in text
     assert "- Memory reaches its limit in 3 days" in text
     assert "| overall | 4.8 | 6.9 | 4.8 | degrading |" in text
+    assert "| chatapp | 2030-01-07T00:00:00Z | 33.3% | not at the growth seen | 3x peak | 1 |  |" in text
+    assert "| chatapp | 7.5 | 2 | 6.0 | 3 | 1 |" in text
+
+
+def test_empty_report_says_no_analysis_ran() -> None:
+    text = markdown.render("weekly", report_cases.empty())
+    assert "_No capacity analysis yet._" in text and "_No audit yet._" in text
 
 
 def test_empty_report_is_partial_and_says_why() -> None:
