@@ -153,3 +153,12 @@ def test_budget_state_reads_the_policy_status() -> None:
     state = propose.budget_state({"tokenUsageDay": "2030-01-01", "tokenUsage": {"inputTokens": 7}})
     assert state.day == "2030-01-01" and state.usage.input_tokens == 7
     assert propose.budget_state({}).day is None
+
+
+async def test_the_issue_description_is_stored_redacted() -> None:
+    w, body, policy = setup()
+    leaky = issue().model_copy(update={"description": "pool errors; PGPASSWORD=s3cr3t-Value in the log"})
+    await run(w, body, policy, leaky)
+    [item] = await w.store.list("Remediation", NS)
+    description = item["spec"]["issue"]["description"]
+    assert "s3cr3t-Value" not in description and description.startswith("pool errors; PGPASSWORD=")
