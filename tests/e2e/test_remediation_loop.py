@@ -289,6 +289,17 @@ def test_a_remediation_that_does_not_help_is_rolled_back(
         category="external-dependency",
         actions=[{"type": "RolloutRestart"}],
     )
+    # a restart does not fit an external outage: held for a human, who approves it anyway
+    stack_lib.wait_for(
+        lambda: (
+            (stack_lib.get(kube_api, "remediations", app, name).get("status") or {}).get("phase")
+            == "AwaitingApproval"
+        ),
+        timeout=30,
+        what="AwaitingApproval",
+    )
+    assert stack_lib.get(kube_api, "remediations", app, name)["status"]["review"]["fits"] is False
+    assert "approved=true" in stack_lib.subprocess_plugin(stack, "approve", name, app)
     rem = wait_terminal(kube_api, app, name)
     assert rem["status"]["phase"] == "RolledBack", rem["status"]
     assert rem["status"]["rolledBack"] is True

@@ -8,15 +8,14 @@ owns the planner (and closes it).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from maintenance_operator import metrics
 from maintenance_operator.adapters import crs, errors
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import budget, machine, planning
-from maintenance_operator.reconcilers import ports, remediate
+from maintenance_operator.domain import budget, machine, planning, redaction
+from maintenance_operator.reconcilers import context, ports, remediate
 
 log = logging.getLogger(__name__)
 
@@ -25,24 +24,6 @@ def budget_state(status: dict[str, Any]) -> budget.BudgetState:
     """The token budget a policy's status records (day and usage so far)."""
     usage = api.TokenUsage.model_validate(status.get("tokenUsage") or {})
     return budget.BudgetState(day=status.get("tokenUsageDay"), usage=usage)
-
-
-def _summaries(
-    results: Sequence[api.IndicatorResult], policy: api.MaintenancePolicySpec
-) -> list[planning.IndicatorSummary]:
-    thresholds = {i.name: i for i in policy.indicators}
-    return [
-        planning.IndicatorSummary(
-            name=r.name,
-            dimension=r.dimension.value,
-            phase=r.phase.value,
-            category=thresholds[r.name].category if r.name in thresholds else "general",
-            value=r.value,
-            warning=thresholds[r.name].warning if r.name in thresholds else None,
-            critical=thresholds[r.name].critical if r.name in thresholds else None,
-        )
-        for r in results
-    ]
 
 
 def _open_escalation(item: dict[str, Any], *, severity: api.Severity, detected_at: str | None) -> bool:
@@ -143,8 +124,6 @@ async def propose(
         return created
     policy_status = policy_body.get("status") or {}
     config = await remediate.config_values(target, policy)
-    known_good = (policy_status.get("knownGoodConfig") or {}).get("data") or {}
-    outcomes = [api.Outcome.model_validate(o) for o in policy_status.get("outcomes") or []]
     planned = await open_plans(world, namespace=namespace, target=target_name)
     for issue in actionable:
         existing = await open_remediation(
@@ -158,18 +137,15 @@ async def propose(
         if existing:
             created[issue.fingerprint] = existing
             continue
-        ctx = planning.PlanningContext(
+        ctx = context.build(
             namespace=namespace,
             target_name=target_name,
             issue=issue,
-            target=state,
-            actions=policy.actions,
+            state=state,
+            policy=policy,
+            policy_status=policy_status,
             config=config,
-            known_good_config=dict(known_good),
-            outcomes=[
-                o for o in outcomes if o.fingerprint == issue.fingerprint or o.category == issue.category
-            ],
-            indicator_summary=_summaries(status.indicator_results, policy),
+            indicator_results=status.indicator_results,
             now=now,
         )
         result = await planner.plan(ctx)
@@ -206,7 +182,8 @@ async def propose(
                 policy_ref=api.LocalObjectReference(name=policy_name),
                 assessment_ref=api.LocalObjectReference(name=assessment_name),
                 target_ref=api.TargetRef(name=target_name),
-                issue=issue,
+                # the description quotes what was observed, model and user text included: stored redacted
+                issue=issue.model_copy(update={"description": redaction.redact(issue.description)[:2048]}),
                 plan=plan,
             ).wire(),
         }

@@ -19,20 +19,22 @@ from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import (
     approval,
     attestation,
+    calibration,
     guards,
     judgement,
     knowledge,
     machine,
     notification,
+    outcomes,
+    plan_review,
     plan_validation,
-    planning,
+    redaction,
     retention,
-    risk,
     sla,
     timestamps,
     verification,
 )
-from maintenance_operator.reconcilers import measure, ports
+from maintenance_operator.reconcilers import context, measure, ports
 
 log = logging.getLogger(__name__)
 P = api.RemediationPhase
@@ -86,8 +88,10 @@ class Tick:
         await self.world.resources.patch_status("Remediation", self.namespace, self.name, patch)
 
     async def move(self, phase: api.RemediationPhase, *, reason: str, message: str, **updates: Any) -> None:
-        """A legal transition with its condition, Event and metric."""
+        """A legal transition with its condition, Event and metric (the message redacted: it may quote the
+        plan's text)."""
         machine.transition(self.phase, phase)
+        message = redaction.redact(message)
         conditions = machine.set_condition(
             self.status.conditions,
             type=_CONDITION_FOR.get(phase, "Progressing"),
@@ -162,36 +166,34 @@ async def _propose(tick: Tick) -> None:
     except errors.ApiError as exc:
         await tick.move(P.FAILED, reason="TargetUnreadable", message=f"cannot read the target: {exc}")
         return
-    ctx = planning.PlanningContext(
+    ctx = context.build(
         namespace=tick.namespace,
         target_name=tick.spec.target_ref.name,
         issue=tick.spec.issue,
-        target=state,
-        actions=tick.policy.actions,
+        state=state,
+        policy=tick.policy,
+        policy_status=tick.policy_body.get("status") or {},
         config=await config_values(target, tick.policy),
+        indicator_results=await _indicator_results(tick),
+        now=tick.now,
     )
     violations = plan_validation.validate_plan(tick.spec.plan, ctx)
     if violations:
         await tick.move(P.FAILED, reason="PlanRejected", message="plan rejected: " + "; ".join(violations))
         return
-    scored = risk.raise_with_planner(
-        risk.score_risk(plan=tick.spec.plan, target=snapshot, issue=tick.spec.issue, now=tick.now),
-        tick.spec.plan.confidence,
+    # the second opinion is the offline planner on this same context (what adapters.llm asked too), computed
+    # here rather than read from the Remediation, which anyone allowed to patch it could edit
+    gated = plan_review.gate(
+        plan=tick.spec.plan, ctx=ctx, snapshot=snapshot, policy=tick.policy, now=tick.now
     )
+    review, scored, decision = _redacted(gated.review), gated.risk, gated.decision
+    _count_review(tick, review)
     route = tick.policy.severity_routing.route(tick.spec.issue.severity)
-    decision = approval.decide(
-        issue=tick.spec.issue,
-        route=route,
-        plan=tick.spec.plan,
-        risk=scored,
-        auto=tick.policy.auto_approve,
-        windows=tick.policy.maintenance_windows,
-        now=tick.now,
-    )
     due = _deadlines(tick)
     updates: dict[str, Any] = {
         "risk": scored,
         "route": route,
+        "review": review,
         "response_due": timestamps.rfc3339(due.response_due),
         "resolution_due": timestamps.rfc3339(due.resolution_due),
     }
@@ -213,11 +215,54 @@ async def _propose(tick: Tick) -> None:
         )
     if decision.approved_by:
         updates["approved_by"] = decision.approved_by
-    await tick.move(decision.phase, reason=decision.reason, message=decision.message, **updates)
+    message = decision.message
+    held = [r for r in review.reasons if r not in message]
+    if held and decision.phase in (P.AWAITING_APPROVAL, P.SCHEDULED, P.BACKLOG):
+        message = f"{message}; the review holds it: {'; '.join(held)}"
+    await tick.move(decision.phase, reason=decision.reason, message=message[:4096], **updates)
     if decision.phase is P.AWAITING_APPROVAL:
         await _approval_needed(tick)
     if machine.is_terminal(decision.phase):
         await _finish(tick, result=decision.phase)
+
+
+async def _indicator_results(tick: Tick) -> list[api.IndicatorResult]:
+    """The indicator results of the assessment that raised the issue (none when it is gone)."""
+    if tick.spec.assessment_ref is None:
+        return []
+    try:
+        found = await tick.world.resources.get(
+            "HealthAssessment", tick.namespace, tick.spec.assessment_ref.name
+        )
+    except errors.ApiError as exc:
+        log.warning("cannot read assessment %s: %s", tick.spec.assessment_ref.name, exc)
+        return []
+    try:
+        return api.HealthAssessmentStatus.model_validate((found or {}).get("status") or {}).indicator_results
+    except ValueError:
+        return []
+
+
+def _redacted(review: api.PlanReview) -> api.PlanReview:
+    """Reasons and notes quote plan text: stored and shown redacted."""
+    return review.model_copy(
+        update={
+            "reasons": [redaction.redact(r) for r in review.reasons],
+            "notes": [redaction.redact(n) for n in review.notes],
+            "second_opinion": redaction.redact(review.second_opinion)[:512],
+        }
+    )
+
+
+def _count_review(tick: Tick, review: api.PlanReview) -> None:
+    planner = tick.spec.plan.planner.value
+    policy = tick.spec.policy_ref.name
+    metrics.PLAN_REVIEWS.labels(
+        namespace=tick.namespace, policy=policy, planner=planner, result=plan_review.result_kind(review)
+    ).inc()
+    if review.agreement is api.Agreement.DISAGREE:
+        metrics.PLANNER_DISAGREEMENTS.labels(namespace=tick.namespace, policy=policy).inc()
+    metrics.EFFECTIVE_CONFIDENCE.labels(planner=planner).observe(review.effective_confidence)
 
 
 async def _human_decision(tick: Tick) -> bool:
@@ -691,15 +736,16 @@ async def _finish(tick: Tick, *, result: api.RemediationPhase) -> None:
             recover
         )
     _observe_sla(tick, policy=policy, result=result)
-    if tick.status.started_at or result in (P.SUCCEEDED, P.ESCALATED):
-        outcome = api.Outcome(
-            fingerprint=tick.spec.issue.fingerprint,
-            category=tick.spec.issue.category,
-            action=action,
-            result=result.value,
-            time_to_recover_seconds=recover,
+    started = bool(tick.status.started_at)
+    if outcomes.recorded(result, started=started) and _refused_or_done(tick, result):
+        outcome = outcomes.outcome(
+            issue=tick.spec.issue,
+            plan=tick.spec.plan,
+            result=result,
             at=timestamps.rfc3339(tick.now),
             remediation=tick.name,
+            review=tick.status.review,
+            time_to_recover_seconds=recover,
         )
         await _record(tick, policy=policy, outcome=outcome)
     escalated = result is P.ESCALATED
@@ -714,6 +760,14 @@ async def _finish(tick: Tick, *, result: api.RemediationPhase) -> None:
     )
 
 
+def _refused_or_done(tick: Tick, result: api.RemediationPhase) -> bool:
+    """A Rejected outcome counts only when a human rejected the plan (not when the issue went away before
+    execution or its severity is ignored): only a human refusal says something about the plan."""
+    if result is not P.REJECTED:
+        return True
+    return tick.spec.approval is not None and not tick.spec.approval.approved
+
+
 async def _record(tick: Tick, *, policy: str, outcome: api.Outcome) -> None:
     """Append the outcome to the policy's knowledge base, conditional on the resourceVersion read: when
     another Remediation finished in between, read again and retry, so no outcome is lost."""
@@ -721,20 +775,27 @@ async def _record(tick: Tick, *, policy: str, outcome: api.Outcome) -> None:
         fresh = await tick.world.resources.get("MaintenancePolicy", tick.namespace, policy)
         if fresh is None:
             return
-        outcomes = (fresh.get("status") or {}).get("outcomes") or []
-        recorded = [api.Outcome.model_validate(o) for o in knowledge.record_outcome(outcomes, outcome)]
+        known = knowledge.record_outcome((fresh.get("status") or {}).get("outcomes") or [], outcome)
+        recorded = [api.Outcome.model_validate(o) for o in known]
         kept = retention.outcomes_to_keep(recorded, retention=tick.policy.history, now=tick.now)
+        calibrated = calibration.calibrate(kept)
         try:
             await tick.world.resources.patch_status(
                 "MaintenancePolicy",
                 tick.namespace,
                 policy,
-                {"outcomes": [o.wire() for o in kept]},
+                {"outcomes": [o.wire() for o in kept], "calibration": [c.wire() for c in calibrated]},
                 resource_version=fresh["metadata"].get("resourceVersion"),
             )
-            return
         except errors.Conflict:
             continue
+        for c in calibrated:
+            labels = {"namespace": tick.namespace, "policy": policy, "planner": c.planner.value}
+            if c.brier_score is not None:
+                metrics.PLANNER_BRIER_SCORE.labels(**labels).set(c.brier_score)
+            if c.success_rate is not None:
+                metrics.PLANNER_SUCCESS_RATE.labels(**labels).set(c.success_rate)
+        return
     log.warning("outcome of %s not recorded: the policy kept changing", tick.name)
 
 
@@ -790,7 +851,7 @@ def _event(tick: Tick, type_: notification.EventType, *, title: str, text: str =
         title=title,
         at=tick.now,
         severity=issue.severity,
-        text=text,
+        text=redaction.redact(text),
         fields={
             "issue": issue.title,
             "category": issue.category,
@@ -803,14 +864,22 @@ def _event(tick: Tick, type_: notification.EventType, *, title: str, text: str =
 
 async def _approval_needed(tick: Tick) -> None:
     level = tick.status.risk.level.value if tick.status.risk else "unknown"
+    review = tick.status.review
+    confidence = (
+        f", confidence {review.effective_confidence:g} (planner {review.planner_confidence:g})"
+        if review
+        else ""
+    )
+    why = f" Held: {'; '.join(review.reasons)}." if review and review.reasons else ""
     await tick.world.notify(
         _event(
             tick,
             notification.EventType.APPROVAL_NEEDED,
             title=f"Approval needed: {tick.namespace}/{tick.name}",
             text=(
-                f"{tick.spec.issue.severity.value} {tick.spec.issue.category}, risk {level}: "
-                f"{_describe(tick.spec.plan)}. `kubectl maintenance approve {tick.name} -n {tick.namespace}`"
+                f"{tick.spec.issue.severity.value} {tick.spec.issue.category}, risk {level}{confidence}: "
+                f"{_describe(tick.spec.plan)}.{why} "
+                f"`kubectl maintenance approve {tick.name} -n {tick.namespace}`"
             ),
         )
     )

@@ -203,3 +203,12 @@ async def test_an_escalation_stops_absorbing_once_acknowledged_or_changed(
         w.store.objects[("Remediation", NS, first)]["metadata"]["annotations"] = {crs.ACK_ANNOTATION: "alice"}
     again = await run(w, body, policy, later, name="a2")
     assert again["chatapp/error-ratio"] != first, change
+
+
+async def test_the_issue_description_is_stored_redacted() -> None:
+    w, body, policy = setup()
+    leaky = issue().model_copy(update={"description": "pool errors; PGPASSWORD=s3cr3t-Value in the log"})
+    await run(w, body, policy, leaky)
+    [item] = await w.store.list("Remediation", NS)
+    description = item["spec"]["issue"]["description"]
+    assert "s3cr3t-Value" not in description and description.startswith("pool errors; PGPASSWORD=")
