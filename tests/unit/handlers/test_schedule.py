@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import kopf
 import pytest
 
 from maintenance_operator.adapters import crs
@@ -119,3 +120,39 @@ async def test_fire_for_a_deleted_or_suspended_policy_does_nothing() -> None:
     fleet.bodies[KEY] = policy_body(suspend=True)
     await fleet.fire(KEY, time.time())
     assert store.objects == {} and fleet.scheduler.due(KEY) is None
+
+
+async def test_watch_handlers_keep_the_inventory_and_the_heap() -> None:
+    memo = kopf.Memo()
+    fleet = fleet_with(fakes.FakeStore())
+    memo.fleet = fleet
+    labels = {crs.POLICY_LABEL: "chatapp"}
+    assessment = kopf.Body(
+        {
+            "metadata": {"name": "a1", "namespace": "chatapp", "labels": labels, "creationTimestamp": "t"},
+            "status": {"phase": "Completed"},
+        }
+    )
+    await schedule.watch_assessment(event={"type": "ADDED"}, body=assessment, memo=memo)
+    assert [r.phase for r in fleet.inventory.assessments_of(KEY)] == ["Completed"]
+    await schedule.watch_assessment(event={"type": "DELETED"}, body=assessment, memo=memo)
+    assert fleet.inventory.assessments_of(KEY) == []
+
+    remediation = kopf.Body(
+        {
+            "metadata": {
+                "name": "r1",
+                "namespace": "chatapp",
+                "labels": labels,
+                "creationTimestamp": "2026-01-01T00:00:00Z",
+            },
+            "status": {"phase": "Succeeded", "completedAt": "2026-01-02T00:00:00Z"},
+        }
+    )
+    await schedule.watch_remediation(event={"type": "MODIFIED"}, body=remediation, memo=memo)
+    assert [r.completed for r in fleet.inventory.remediations_of(KEY)] == [datetime(2026, 1, 2, tzinfo=UTC)]
+
+    await schedule.watch_policy(event={"type": None}, body=kopf.Body(policy_body()), memo=memo)
+    assert fleet.scheduler.due(KEY) is not None
+    await schedule.watch_policy(event={"type": "DELETED"}, body=kopf.Body(policy_body()), memo=memo)
+    assert fleet.scheduler.due(KEY) is None
