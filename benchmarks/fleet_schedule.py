@@ -13,6 +13,7 @@ Writes benchmarks/results/fleet_schedule.json (one entry per N, merged with earl
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import re
@@ -139,7 +140,7 @@ def completed_in(api: client.ApiClient, namespaces: list[str], since: float, unt
             status = item.get("status") or {}
             at = status.get("completedAt") or status.get("assessedAt")
             if status.get("phase") in FINISHED and at:
-                moment = time.mktime(time.strptime(at[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+                moment = calendar.timegm(time.strptime(at[:19], "%Y-%m-%dT%H:%M:%S"))
                 done += since <= moment <= until
     return done
 
