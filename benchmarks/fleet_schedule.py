@@ -62,11 +62,10 @@ def scrape(url: str) -> str:
 
 def apiserver_requests(api: client.ApiClient) -> float:
     """Every request the API server has served (apiserver_request_total summed)."""
-    response = api.call_api(
-        "/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True
-    )
+    method, url, headers, _, _ = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
+    text = bytes(api.call_api(method, url, header_params=headers).read()).decode()
     total = 0.0
-    for line in response.data.decode().splitlines():
+    for line in text.splitlines():
         if line.startswith("apiserver_request_total{"):
             total += float(line.rsplit(" ", 1)[1])
     return total
