@@ -118,6 +118,15 @@ class OperatorConfig(BaseSettings):
     def _comma_separated(cls, value: Any) -> Any:
         return [n.strip() for n in value.split(",") if n.strip()] if isinstance(value, str) else value
 
+    max_concurrent_assessments: int = Field(
+        default=16, ge=1, description="Assessments run at once; the rest wait in a per-namespace fair queue."
+    )
+    schedule_spread_seconds: float = Field(
+        default=10.0, ge=0, description="Policies never assessed (or overdue) start within this, by hash."
+    )
+    api_qps: float = Field(default=50.0, gt=0, description="Client-side API requests per second (refill).")
+    api_burst: int = Field(default=100, ge=1, description="Client-side API request burst.")
+
     @field_validator("notify_events")
     @classmethod
     def _known_events(cls, value: str) -> str:

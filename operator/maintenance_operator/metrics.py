@@ -225,3 +225,38 @@ PROM_QUERIES_QUEUED = Gauge(
     "Prometheus queries waiting for a slot (the global limit or their endpoint's rate).",
     registry=REGISTRY,
 )
+SCHEDULE_LAG = Histogram(
+    "maintenance_operator_schedule_lag_seconds",
+    "Seconds from a scheduled assessment's due time to its start (stage=started) and end (stage=completed).",
+    ["stage"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
+    registry=REGISTRY,
+)
+SCHEDULED_POLICIES = Gauge(
+    "maintenance_operator_scheduled_policies",
+    "Policies with a due time in the scheduler.",
+    registry=REGISTRY,
+)
+ASSESSMENTS_RUNNING = Gauge(
+    "maintenance_operator_assessments_running",
+    "Assessments holding a concurrency slot (state=running) or waiting in the fair queue (state=queued).",
+    ["state"],
+    registry=REGISTRY,
+)
+API_REQUESTS_IN_FLIGHT = Gauge(
+    "maintenance_operator_api_requests_in_flight",
+    "Kubernetes API calls sent and not yet answered (state=running) or held by the QPS limit (state=queued).",
+    ["state"],
+    registry=REGISTRY,
+)
+API_REQUESTS = Counter(
+    "maintenance_operator_api_requests_total",
+    "Kubernetes API calls made by the operator's own clients (kopf's watches and patches not included).",
+    registry=REGISTRY,
+)
+API_THROTTLE_SECONDS = Histogram(
+    "maintenance_operator_api_throttle_seconds",
+    "Seconds an API call waited for the client-side QPS/burst limit.",
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.5, 1, 5),
+    registry=REGISTRY,
+)

@@ -152,7 +152,13 @@ def test_an_expired_approval_escalates_once_and_is_acknowledged(
     received = receiver.of(name)
     assert received.count("Escalation") == 1, received
     assert received[0] == "ApprovalNeeded" and "SLABreached" in received, received
-    assert not stack_lib.items(kube_api, "remediations", app)[1:], "no second Remediation"
+    fingerprint = rem["spec"]["issue"]["fingerprint"]
+    same = [
+        r["metadata"]["name"]
+        for r in stack_lib.items(kube_api, "remediations", app)
+        if r["spec"]["issue"]["fingerprint"] == fingerprint
+    ]
+    assert same == [name], "no second Remediation for the same problem"
 
     out = stack_lib.subprocess_plugin(stack, "ack", name, app)
     assert "acknowledged" in out

@@ -25,6 +25,10 @@ from maintenance_operator.reconcilers import remediate, shared_status
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
+POLICY_SPEC: dict[str, Any] = {
+    "targetRef": {"name": "chatapp"},
+    "indicators": [{"name": "errors", "dimension": "core", "query": "up", "warning": 0.01, "critical": 0.05}],
+}
 KIND = "MaintenancePolicy"
 ROUNDS = 10
 
@@ -61,15 +65,7 @@ class SlowReads:
 async def policy(kube_api: Any, kubectl: Any, namespace: str) -> tuple[SlowReads, str]:
     kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
     resources = crs.CustomResources(kube_api)
-    body = {
-        "metadata": {"name": "chatapp"},
-        "spec": {
-            "targetRef": {"name": "chatapp"},
-            "indicators": [
-                {"name": "errors", "dimension": "core", "query": "up", "warning": 0.01, "critical": 0.05}
-            ],
-        },
-    }
+    body = {"metadata": {"name": "chatapp"}, "spec": POLICY_SPEC}
     await resources.create(KIND, namespace, body)
     return SlowReads(resources), namespace
 
@@ -85,7 +81,13 @@ def _outcome(name: str) -> api.Outcome:
 
 
 async def _record(store: SlowReads, namespace: str, name: str) -> None:
-    tick = SimpleNamespace(world=SimpleNamespace(resources=store), namespace=namespace, name=name)
+    tick = SimpleNamespace(
+        world=SimpleNamespace(resources=store),
+        namespace=namespace,
+        name=name,
+        policy=api.MaintenancePolicySpec.model_validate(POLICY_SPEC),
+        now=datetime.now(UTC),
+    )
     await remediate._record(cast(Any, tick), policy="chatapp", outcome=_outcome(name))
 
 

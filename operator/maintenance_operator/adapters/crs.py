@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 from collections.abc import Mapping
@@ -11,7 +10,7 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from maintenance_operator.adapters import errors
+from maintenance_operator.adapters import errors, throttle
 from maintenance_operator.api import v1alpha1
 
 POLICY_LABEL = f"{v1alpha1.GROUP}/policy"
@@ -35,8 +34,8 @@ def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:
 
 
 async def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run a blocking kubernetes-client call off the event loop."""
-    return await asyncio.to_thread(function, *args, **kwargs)
+    """Run a blocking kubernetes-client call off the event loop, within the client-side QPS limit."""
+    return await throttle.call(function, *args, **kwargs)
 
 
 class CustomResources:

@@ -1,6 +1,6 @@
 """Kubernetes I/O of remediations: read the target, record pre-state, apply actions, restore, lease.
 
-Built on the official ``kubernetes`` client; every (blocking) call runs in ``asyncio.to_thread`` and
+Built on the official ``kubernetes`` client; every (blocking) call runs through ``throttle.call`` and
 returns the API server's JSON as camelCase dicts (the shape of kopf bodies and of ``domain.rollout``).
 
 Guarantees callers can rely on:
@@ -30,7 +30,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from maintenance_operator.adapters import errors
+from maintenance_operator.adapters import errors, throttle
 from maintenance_operator.api.v1alpha1 import Action, ActionType, ConfigMapState, PreState, SetResourcesParams
 from maintenance_operator.domain import planning, timestamps
 from maintenance_operator.domain import rollout as rollout_rules
@@ -126,7 +126,7 @@ def restart_marker(now: datetime) -> str:
 
 async def _raw(call: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
     """Call a client method without deserialising: the server's JSON as a dict."""
-    response = await asyncio.to_thread(call, *args, _preload_content=False, **kwargs)
+    response = await throttle.call(call, *args, _preload_content=False, **kwargs)
     data: dict[str, Any] = json.loads(response.data or b"{}")
     return data
 

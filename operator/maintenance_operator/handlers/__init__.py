@@ -8,7 +8,18 @@ from maintenance_operator.handlers import (
     probes,
     remediation,
     report,
+    schedule,
     webhooks,
 )
 
-__all__ = ["alert_rules", "analyses", "assessment", "policy", "probes", "remediation", "report", "webhooks"]
+__all__ = [
+    "alert_rules",
+    "analyses",
+    "assessment",
+    "policy",
+    "probes",
+    "remediation",
+    "report",
+    "schedule",
+    "webhooks",
+]

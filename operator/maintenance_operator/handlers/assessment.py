@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import kopf
 
+from maintenance_operator import metrics
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.handlers import common
+from maintenance_operator.domain import timestamps
+from maintenance_operator.handlers import common, schedule
 from maintenance_operator.reconcilers import assess
 from maintenance_operator.runtime import from_memo
 
@@ -34,6 +37,12 @@ def _fail(patch: kopf.Patch, body: kopf.Body, *, reason: str, message: str) -> N
     kopf.warn(body, reason=reason, message=message)
 
 
+def _lag(due: datetime | None, *, stage: str) -> None:
+    """Schedule lag of a scheduled assessment (on-demand ones carry no due time)."""
+    if due is not None:
+        metrics.SCHEDULE_LAG.labels(stage=stage).observe(max(0.0, (common.now() - due).total_seconds()))
+
+
 @kopf.on.resume(api.GROUP, api.VERSION, PLURAL)
 @kopf.on.create(api.GROUP, api.VERSION, PLURAL)
 async def run_assessment(
@@ -53,9 +62,16 @@ async def run_assessment(
     if request is None:
         _fail(patch, body, reason="InvalidSpec", message=error or "invalid spec")
         return
-    result = await assess.run(
-        from_memo(memo), name=name, namespace=namespace, request=request, now=common.now()
-    )
+    fleet = schedule.fleet_of(memo)
+    due = timestamps.parse_or_none((body["metadata"].get("annotations") or {}).get(schedule.DUE_ANNOTATION))
+    async with fleet.limiter.slot(namespace):
+        _lag(due, stage="started")
+        try:
+            result = await assess.run(
+                from_memo(memo), name=name, namespace=namespace, request=request, now=common.now()
+            )
+        finally:
+            _lag(due, stage="completed")
     if result.failure is not None:
         reason, message = result.failure
         _fail(patch, body, reason=reason, message=message)

@@ -14,8 +14,6 @@ from maintenance_operator.domain import machine, timestamps
 from maintenance_operator.reconcilers import assess
 
 M = TypeVar("M", bound=BaseModel)
-#: How often a MaintenancePolicy's schedule is checked for a due assessment.
-POLICY_SCHEDULE_SECONDS = 10.0
 #: How often an open Remediation's state machine is advanced (rollouts and verification are polled).
 REMEDIATION_TICK_SECONDS = 5.0
 

@@ -9,7 +9,7 @@ from typing import Any
 import kopf
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import crs
+from maintenance_operator.adapters import crs, throttle
 from maintenance_operator.config import OperatorConfig, apply_kopf_settings
 from maintenance_operator.handlers import webhooks
 from maintenance_operator.runtime import Runtime, from_memo
@@ -22,6 +22,7 @@ _metrics_started: set[int] = set()
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     config = OperatorConfig.from_env()
     apply_kopf_settings(settings, config)
+    throttle.configure(qps=config.api_qps, burst=config.api_burst)
     webhooks.configure_admission(settings, config, memo)
     api_client = crs.new_api_client()
     runtime = Runtime(config=config, api_client=api_client, resources=crs.CustomResources(api_client))

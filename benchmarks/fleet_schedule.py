@@ -1,0 +1,248 @@
+"""Fleet scheduling: N MaintenancePolicies (10 per namespace) on one operator process, offline planner.
+
+Measures, over a steady window after start: assessments completed per minute, schedule lag p50/p99 (due ->
+started, due -> completed, from the operator's histogram), the operator's RSS and CPU, and API requests/s
+(the operator's own client calls, and every request the API server served). Optional: a tracemalloc
+profile of the operator at the end of the window (``--tracemalloc``).
+
+Run: ``PYTHONPATH=operator .venv/bin/python -m benchmarks.fleet_schedule 100 [1000] [--tracemalloc]``.
+Uses the local cluster in ``$MO_CLUSTER_DIR`` (default .cluster; started if down). Knobs:
+MO_BENCH_WINDOW (seconds measured, default 300), MO_BENCH_HEALTH (health-check interval, default 2m).
+Writes benchmarks/results/fleet_schedule.json (one entry per N, merged with earlier runs).
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+
+from benchmarks import operator_rss
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "hack"))
+import chatapp_stack as stack_lib  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "fleet_schedule.json"
+PROFILE = ROOT / "benchmarks" / "results" / "fleet_tracemalloc.txt"
+PER_NAMESPACE = 10
+WINDOW = float(os.environ.get("MO_BENCH_WINDOW", "300"))
+HEALTH = os.environ.get("MO_BENCH_HEALTH", "2m")
+FINISHED = {"Completed", "Inconclusive", "Failed"}
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def scrape(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode())
+
+
+def apiserver_requests(api: client.ApiClient) -> float:
+    """Every request the API server has served (apiserver_request_total summed)."""
+    method, url, headers, _, _ = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
+    text = bytes(api.call_api(method, url, header_params=headers).read()).decode()
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("apiserver_request_total{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def sample(text: str, name: str, labels: str = "") -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and labels in line and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def histogram(text: str, stage: str) -> list[tuple[float, float]]:
+    """(upper bound, cumulative count) of maintenance_operator_schedule_lag_seconds for `stage`."""
+    found = []
+    pattern = re.compile(
+        r'le="([^"]+)",stage="' + stage + r'"\} (\S+)|stage="' + stage + r'",le="([^"]+)"\} (\S+)'
+    )
+    for line in text.splitlines():
+        if line.startswith("maintenance_operator_schedule_lag_seconds_bucket"):
+            match = pattern.search(line)
+            if match:
+                le = match.group(1) or match.group(3)
+                count = match.group(2) or match.group(4)
+                found.append((float("inf") if le == "+Inf" else float(le), float(count)))
+    return sorted(found)
+
+
+def quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
+    """histogram_quantile: linear interpolation inside the bucket holding the q-th observation."""
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    rank = q * buckets[-1][1]
+    lower, below = 0.0, 0.0
+    for upper, count in buckets:
+        if count >= rank:
+            if upper == float("inf"):
+                return lower
+            return round(lower + (upper - lower) * (rank - below) / max(count - below, 1e-9), 3)
+        lower, below = upper, count
+    return None
+
+
+def create_fleet(api: client.ApiClient, policies: int, prefix: str) -> list[str]:
+    namespaces = [f"{prefix}-{i:03d}" for i in range(max(1, policies // PER_NAMESPACE))]
+    core = client.CoreV1Api(api)
+
+    def one_namespace(namespace: str) -> None:
+        try:
+            core.create_namespace({"metadata": {"name": namespace}})
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+        for j in range(PER_NAMESPACE):
+            body = stack_lib.demo_policy(
+                namespace, schedule={"healthCheck": HEALTH, "performanceAnalysis": "10m"}
+            )
+            body["metadata"]["name"] = f"chatapp-{j:02d}"
+            stack_lib.create(api, "maintenancepolicies", namespace, body)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(one_namespace, namespaces))
+    return namespaces
+
+
+def completed_in(api: client.ApiClient, namespaces: list[str], since: float, until: float) -> int:
+    done = 0
+    for namespace in namespaces:
+        for item in stack_lib.items(api, "healthassessments", namespace):
+            status = item.get("status") or {}
+            at = status.get("completedAt") or status.get("assessedAt")
+            if status.get("phase") in FINISHED and at:
+                moment = calendar.timegm(time.strptime(at[:19], "%Y-%m-%dT%H:%M:%S"))
+                done += since <= moment <= until
+    return done
+
+
+def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str, Any]:
+    api = stack.api()
+    prefix = f"bench-fleet-{policies}"
+    metrics_port = _free_port()
+    namespaces = create_fleet(api, policies, prefix)
+    env = {
+        "MAINTENANCE_OPERATOR_WEBHOOK_MODE": "none",
+        "MAINTENANCE_OPERATOR_METRICS_PORT": str(metrics_port),
+        "MAINTENANCE_OPERATOR_LOG_LEVEL": "WARNING",
+        "MAINTENANCE_OPERATOR_SCHEDULE_SPREAD_SECONDS": str(stack_lib_seconds(HEALTH)),
+    }
+    command = None
+    if profile:
+        env["PYTHONTRACEMALLOC"] = "1"
+        env["MO_TRACEMALLOC_OUT"] = str(PROFILE)
+        command = [sys.executable, "-m", "benchmarks.traced_operator", "run"]
+        env = {**env, "PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'operator'}:{ROOT}"}
+    operator = stack_lib.OperatorProcess(
+        stack, namespaces=[], log_path=ROOT / ".demo" / f"{prefix}.log", extra_env=env, command=command
+    ).start()
+    assert operator.process is not None
+    pid = operator.process.pid
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    rss: list[float] = []
+    try:
+        started = time.time()
+        api_before = apiserver_requests(api)
+        cpu_before = cpu_seconds(pid)
+        end = started + WINDOW
+        while time.time() < end:
+            rss.append(operator_rss.rss_mb(pid))
+            time.sleep(2)
+        cpu = cpu_seconds(pid) - cpu_before
+        api_after = apiserver_requests(api)
+        text = scrape(url)
+        if profile:
+            operator.process.send_signal(signal.SIGUSR1)
+            time.sleep(10)
+        done = completed_in(api, namespaces, started, time.time())
+    finally:
+        operator.stop()
+        for namespace in namespaces:
+            subprocess.run(
+                [
+                    "kubectl",
+                    "--kubeconfig",
+                    stack.kubeconfig,
+                    "delete",
+                    "namespace",
+                    namespace,
+                    "--wait=false",
+                ],
+                capture_output=True,
+                check=False,
+            )
+    steady = rss[len(rss) // 2 :]
+    return {
+        "policies": policies,
+        "namespaces": len(namespaces),
+        "schedule": {"healthCheck": HEALTH, "performanceAnalysis": "10m"},
+        "window_seconds": WINDOW,
+        "assessments_completed_per_minute": round(done / (WINDOW / 60), 1),
+        "schedule_lag_started_p50_s": quantile(histogram(text, "started"), 0.5),
+        "schedule_lag_started_p99_s": quantile(histogram(text, "started"), 0.99),
+        "schedule_lag_completed_p50_s": quantile(histogram(text, "completed"), 0.5),
+        "schedule_lag_completed_p99_s": quantile(histogram(text, "completed"), 0.99),
+        "operator_rss_mb_median_steady": round(sorted(steady)[len(steady) // 2], 1),
+        "operator_rss_mb_max": round(max(rss), 1),
+        "operator_cpu_cores": round(cpu / WINDOW, 3),
+        "operator_api_requests_per_s": round(
+            sample(text, "maintenance_operator_api_requests_total") / WINDOW, 2
+        ),
+        "apiserver_requests_per_s_all_clients": round((api_after - api_before) / WINDOW, 2),
+        "tracemalloc": profile,
+    }
+
+
+def stack_lib_seconds(duration: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return float(duration[:-1]) * units[duration[-1]]
+
+
+def main(argv: list[str]) -> None:
+    profile = "--tracemalloc" in argv
+    sizes = [int(a) for a in argv if a.isdigit()] or [100]
+    stack = operator_rss.cluster()
+    subprocess.run(
+        ["kubectl", "--kubeconfig", stack.kubeconfig, "apply", "--server-side", "-f", str(ROOT / "crds")],
+        capture_output=True,
+        check=True,
+    )
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for size in sizes:
+        entry = measure(stack, size, profile=profile)
+        results[f"{size}{'-tracemalloc' if profile else ''}"] = entry
+        print(json.dumps(entry, indent=2), flush=True)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

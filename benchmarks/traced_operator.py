@@ -1,0 +1,36 @@
+"""The operator under tracemalloc: on SIGUSR1, write the top allocation sites to $MO_TRACEMALLOC_OUT.
+
+Run as ``python -X tracemalloc=1 -m benchmarks.traced_operator run ...`` (or PYTHONTRACEMALLOC=1)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tracemalloc
+from pathlib import Path
+from types import FrameType
+
+from maintenance_operator.__main__ import main
+
+
+def _dump(signum: int, frame: FrameType | None) -> None:
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [
+            tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+        ]
+    )
+    current, peak = tracemalloc.get_traced_memory()
+    lines = [f"traced current {current / 2**20:.1f} MiB, peak {peak / 2**20:.1f} MiB", "", "by file:"]
+    lines += [str(s) for s in snapshot.statistics("filename")[:25]]
+    lines += ["", "by line:"]
+    lines += [str(s) for s in snapshot.statistics("lineno")[:40]]
+    Path(os.environ.get("MO_TRACEMALLOC_OUT", "tracemalloc.txt")).write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    if not tracemalloc.is_tracing():
+        tracemalloc.start()
+    signal.signal(signal.SIGUSR1, _dump)
+    sys.exit(main(sys.argv[1:]))
