@@ -230,7 +230,7 @@ def _alert_cases() -> list[tuple[str, dict[str, Any]]]:
         {"severity": "warning", "dimension": "overall", **shop},
         {
             "summary": "Health of shop/chat is 5/10",
-            "description": "Overall health score below 6 for 15 minutes. kubectl get hass -n shop",
+            "description": "Overall health score below 7 for 15 minutes. kubectl get hass -n shop",
         },
     )
     critical: Alert = (
