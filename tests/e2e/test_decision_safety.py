@@ -46,7 +46,7 @@ class FakeClaude:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 if self.path.startswith("/notify"):
-                    outer.notifications.append(str(body.get("text", "")))
+                    outer.notifications.append(json.dumps(body, ensure_ascii=False))  # the whole message
                     reply: dict[str, Any] = {}
                 elif any(t.get("name") == "propose_plan" for t in body.get("tools") or []):
                     outer.plans += 1
