@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.fixtures import tools
 from tests.fixtures.helm import NEEDS_HELM, one, render
 
 from maintenance_operator.handlers import webhooks
@@ -169,7 +170,9 @@ def sandbox(image: Path, tmp_path: Path) -> Iterator[Sandbox]:
 
 def test_isolation_is_real(sandbox: Sandbox) -> None:
     if not sandbox.isolate:
-        pytest.skip("needs root, unshare and setpriv for a private mount namespace")
+        if os.geteuid() == 0 and not (shutil.which("unshare") and shutil.which("setpriv")):
+            tools.tool_missing("unshare and setpriv (util-linux) for a private mount namespace")
+        pytest.skip("needs root and a private mount namespace (a privilege, not a tool)")
     probe = (
         "import os, pathlib\n"
         "print(os.getuid(), os.getgid())\n"
