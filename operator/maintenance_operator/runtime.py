@@ -34,8 +34,6 @@ class Runtime:
     notifier_resolved: bool = False
     #: Every Prometheus query goes through this one bounded pool (built from the settings if not given).
     queries: prometheus_pool.QueryPool | None = None
-    #: Objects built once per process on first use.
-    caches: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.queries is None:

@@ -12,7 +12,6 @@ from typing import Any
 from maintenance_operator.api.v1alpha1 import SEVERITY_ORDER, Severity
 from maintenance_operator.domain import prompt
 
-HEALTH_ALERT_THRESHOLD = 7.0  # the framework's: below this overall score the system needs attention
 MAX_TEXT = 3000  # Slack truncates a section's text beyond this
 
 
@@ -97,12 +96,6 @@ def parse_filter(*, types: Collection[str], min_severity: str | None) -> Filter:
         types=frozenset(chosen) if chosen else frozenset(EventType),
         min_severity=Severity(min_severity) if min_severity else Severity.LOW,
     )
-
-
-def health_alert(score: float | None, *, threshold: float = HEALTH_ALERT_THRESHOLD) -> bool:
-    """True when a known overall score is below the threshold; no score is no alert (never act on
-    missing data)."""
-    return score is not None and score < threshold
 
 
 def _clean(text: str) -> str:

@@ -135,9 +135,10 @@ def overall_score(dimensions: Sequence[api.DimensionScore]) -> float | None:
     return round(sum(d.score * d.effective_weight for d in known if d.score is not None) / total, 2)
 
 
-def health_alert(overall: float | None) -> bool:
-    """The seed's HIGH health alert: overall below 7.0 (never on an unknown score)."""
-    return overall is not None and overall < HEALTH_ALERT_BELOW
+def health_alert(overall: float | None, *, threshold: float = HEALTH_ALERT_BELOW) -> bool:
+    """The seed's HIGH health alert: overall below `threshold`, 7.0 by default (never on an unknown score:
+    no action on missing data)."""
+    return overall is not None and overall < threshold
 
 
 def health_alert_reason(overall: float | None) -> str:

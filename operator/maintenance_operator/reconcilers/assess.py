@@ -402,7 +402,7 @@ async def run(
         for c in policy_status.get("conditions") or []
     )
     # one notification when the alert starts, not one per assessment while it lasts
-    if notification.health_alert(result.overall_score, threshold=threshold) and not was_alerting:
+    if scoring.health_alert(result.overall_score, threshold=threshold) and not was_alerting:
         await world.notify(
             notification.Event(
                 type=notification.EventType.HEALTH_ALERT,
@@ -492,7 +492,7 @@ async def _update_policy(
     alert = shared_status.ConditionChange(
         type="HealthAlert",
         status=(
-            notification.health_alert(score, threshold=world.config.health_alert_threshold)
+            scoring.health_alert(score, threshold=world.config.health_alert_threshold)
             if score is not None
             else None
         ),
@@ -542,7 +542,7 @@ def _observe(
     policy: str,
     result: api.HealthAssessmentStatus,
     created: dict[str, str],
-    threshold: float = notification.HEALTH_ALERT_THRESHOLD,
+    threshold: float = scoring.HEALTH_ALERT_BELOW,
 ) -> list[tuple[str, str, str]]:
     """Count the assessment in metrics; the Events to post about it."""
     events: list[tuple[str, str, str]] = []
@@ -552,7 +552,7 @@ def _observe(
         metrics.HEALTH_SCORE.labels(namespace=namespace, policy=policy, dimension="overall").set(
             result.overall_score
         )
-        alert = notification.health_alert(result.overall_score, threshold=threshold)
+        alert = scoring.health_alert(result.overall_score, threshold=threshold)
         metrics.HEALTH_ALERT.labels(namespace=namespace, policy=policy).set(1 if alert else 0)
         if alert:
             events.append(

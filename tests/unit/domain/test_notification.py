@@ -54,17 +54,6 @@ def test_parse_filter() -> None:
         n.parse_filter(types=["Everything"], min_severity=None)
 
 
-@pytest.mark.parametrize(
-    ("score", "expected"), [(None, False), (7.0, False), (6.99, True), (2.0, True), (9.5, False)]
-)
-def test_health_alert_at_the_frameworks_threshold(score: float | None, expected: bool) -> None:
-    assert n.health_alert(score) is expected
-
-
-def test_health_alert_threshold_is_configurable() -> None:
-    assert n.health_alert(6.5, threshold=6.0) is False
-
-
 def test_generic_payload() -> None:
     doc = n.generic(event(text="from 12:00", link="kubectl get mrem chatapp-memory-1", fields={"SLA": "1h"}))
     assert doc == {

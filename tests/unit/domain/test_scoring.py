@@ -173,3 +173,15 @@ def test_is_healthy() -> None:
     assert scoring.is_healthy(8.0, []) is True
     assert scoring.is_healthy(7.99, []) is False
     assert scoring.is_healthy(9.5, [issue]) is False
+
+
+@pytest.mark.parametrize(
+    ("score", "expected"), [(None, False), (7.0, False), (6.99, True), (2.0, True), (9.5, False)]
+)
+def test_health_alert_at_the_frameworks_threshold(score: float | None, expected: bool) -> None:
+    assert scoring.health_alert(score) is expected
+
+
+def test_health_alert_threshold_is_configurable() -> None:
+    assert scoring.health_alert(6.5, threshold=6.0) is False
+    assert scoring.health_alert(6.5, threshold=7.0) is True
