@@ -15,14 +15,13 @@ pytestmark = pytest.mark.integration
 History = Callable[..., score_history.PrometheusScoreHistory]
 
 
-@pytest.fixture(params=["own-session", "pool"])
-async def history_of(request: pytest.FixtureRequest) -> AsyncIterator[History]:
-    """PrometheusScoreHistory on its own aiohttp session, or through the operator's bounded pool."""
+@pytest.fixture
+async def history_of() -> AsyncIterator[History]:
+    """PrometheusScoreHistory through the operator's bounded pool."""
     pool = prometheus_pool.QueryPool()
 
     def make(url: str, *, timeout_seconds: float) -> score_history.PrometheusScoreHistory:
-        via = pool.querier(url, timeout=timeout_seconds) if request.param == "pool" else None
-        return score_history.PrometheusScoreHistory(url, timeout_seconds=timeout_seconds, via=via)
+        return score_history.PrometheusScoreHistory(pool.querier(url, timeout=timeout_seconds))
 
     yield make
     await pool.aclose()

@@ -38,9 +38,7 @@ async def ports(runtime: Runtime) -> reconciler.Ports:
     return reconciler.Ports(
         objects=runtime.resources,
         scores=score_history.PrometheusScoreHistory(
-            runtime.config.prometheus_url,
-            timeout_seconds=runtime.config.prometheus_timeout_seconds,
-            via=await runtime.querier(namespace="", spec=api.PrometheusSpec()),
+            await runtime.querier(namespace="", spec=api.PrometheusSpec())
         ),
         notifier=await _notifier(runtime),
     )
