@@ -8,6 +8,8 @@
 #
 #   hack/cluster/build.sh          build what is missing
 #   hack/cluster/build.sh --check  exit 0 iff everything is cached (no build)
+#   hack/cluster/build.sh --node [--check]  also the kind node's binaries from the same pinned module:
+#                                  kubelet, kubeadm, kubectl, kube-proxy (hack/kind/node-image.sh)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,6 +39,19 @@ all_components=(
   "kube-apiserver $K8S_VERSION" "kube-controller-manager $K8S_VERSION" "kube-scheduler $K8S_VERSION"
   "etcd $ETCD_VERSION" "kwok $KWOK_VERSION" "helm $HELM_VERSION"
 )
+NODE=0 CHECK=0
+for arg in "$@"; do
+  case "$arg" in
+    --node) NODE=1 ;;
+    --check) CHECK=1 ;;
+    *) die "usage: $0 [--node] [--check]" ;;
+  esac
+done
+KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler)
+if [[ $NODE -eq 1 ]]; then
+  KUBE_CMDS+=("${KUBE_NODE_CMDS[@]}")
+  for c in "${KUBE_NODE_CMDS[@]}"; do all_components+=("$c $K8S_VERSION"); done
+fi
 
 missing=()
 for c in "${all_components[@]}"; do
@@ -44,7 +59,7 @@ for c in "${all_components[@]}"; do
   is_cached $c || missing+=("${c%% *}")
 done
 
-if [[ "${1:-}" == "--check" ]]; then
+if [[ $CHECK -eq 1 ]]; then
   [[ ${#missing[@]} -eq 0 ]]
   exit
 fi
@@ -95,8 +110,9 @@ build_kubernetes() {
   local args=()
   for m in $staging; do args+=("-replace=$m=$m@$staging_v"); done
   go mod edit "${args[@]}"
-  go get "k8s.io/kubernetes/cmd/kube-apiserver@$v" \
-    "k8s.io/kubernetes/cmd/kube-controller-manager@$v" "k8s.io/kubernetes/cmd/kube-scheduler@$v"
+  local cmds=() pkgs=() c
+  for c in "${KUBE_CMDS[@]}"; do has "$c" && cmds+=("$c") && pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  go get "${pkgs[@]/%/@$v}"
   date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "${gomod%.mod}.info")"
   ld="-s -w"
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -105,14 +121,12 @@ build_kubernetes() {
   done
   out="$dir/out"
   mkdir -p "$out"
-  go build -p "$JOBS" -trimpath -ldflags "$ld" -o "$out/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler
-  for b in kube-apiserver kube-controller-manager kube-scheduler; do
+  go build -p "$JOBS" -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}"
+  for b in "${cmds[@]}"; do
     install_bin "$b" "$v" "$out/$b"
   done
   rm -rf "$dir"
-  log "kubernetes $v built in $((SECONDS - t0))s"
+  log "kubernetes $v (${cmds[*]}) built in $((SECONDS - t0))s"
 }
 
 build_etcd() {
@@ -157,7 +171,9 @@ has() { local x; for x in "${missing[@]}"; do [[ "$x" == "$1" ]] && return 0; do
 T0=$SECONDS
 pids=()
 names=()
-if has kube-apiserver || has kube-controller-manager || has kube-scheduler; then
+kube_missing=0
+for c in "${KUBE_CMDS[@]}"; do has "$c" && kube_missing=1; done
+if [[ $kube_missing -eq 1 ]]; then
   ( build_kubernetes ) >"$LOG_DIR/build-kubernetes.log" 2>&1 &
   pids+=($!); names+=(kubernetes)
   log "building kubernetes $K8S_VERSION (log: $LOG_DIR/build-kubernetes.log)"

@@ -27,6 +27,8 @@ bin_path() { printf '%s/%s-%s/%s\n' "$MO_BIN_DIR" "$1" "$2" "$1"; }
 KUBE_APISERVER_BIN="$(bin_path kube-apiserver "$K8S_VERSION")"
 KUBE_CONTROLLER_MANAGER_BIN="$(bin_path kube-controller-manager "$K8S_VERSION")"
 KUBE_SCHEDULER_BIN="$(bin_path kube-scheduler "$K8S_VERSION")"
+# The kind node's extra binaries (hack/cluster/build.sh --node), from the same k8s.io/kubernetes.
+KUBE_NODE_CMDS=(kubelet kubeadm kubectl kube-proxy)
 ETCD_BIN="$(bin_path etcd "$ETCD_VERSION")"
 KWOK_BIN="$(bin_path kwok "$KWOK_VERSION")"
 HELM_BIN="$(bin_path helm "$HELM_VERSION")"
