@@ -9,7 +9,9 @@
 #   hack/cluster/build.sh          build what is missing
 #   hack/cluster/build.sh --check  exit 0 iff everything is cached (no build)
 #   hack/cluster/build.sh --node [--check]  also the kind node's binaries from the same pinned module:
-#                                  kubelet, kubeadm, kubectl, kube-proxy (hack/kind/node-image.sh)
+#                                  kubelet, kubeadm, kubectl, kube-proxy; and kind, crictl, coredns
+#                                  (hack/kind/node-image.sh)
+#   MO_BUILD_ONLY="kind coredns" hack/cluster/build.sh --node   only these (if missing)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -51,10 +53,12 @@ KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler)
 if [[ $NODE -eq 1 ]]; then
   KUBE_CMDS+=("${KUBE_NODE_CMDS[@]}")
   for c in "${KUBE_NODE_CMDS[@]}"; do all_components+=("$c $K8S_VERSION"); done
+  all_components+=("kind $KIND_VERSION" "crictl $CRICTL_VERSION" "coredns $COREDNS_VERSION")
 fi
 
 missing=()
 for c in "${all_components[@]}"; do
+  if [[ -n "${MO_BUILD_ONLY:-}" && " $MO_BUILD_ONLY " != *" ${c%% *} "* ]]; then continue; fi
   # shellcheck disable=SC2086
   is_cached $c || missing+=("${c%% *}")
 done
@@ -165,6 +169,25 @@ build_helm() {
   log "helm $HELM_VERSION built in $((SECONDS - t0))s"
 }
 
+# go_install COMPONENT VERSION PACKAGE@VERSION [LDFLAGS]: a plain `go install` into the cache.
+go_install() {
+  local t0=$SECONDS dir
+  dir="$(new_wrapper "$1-$2")"
+  GOBIN="$dir" go install -p "$JOBS" -trimpath -ldflags "-s -w ${4:-}" "$3"
+  install_bin "$1" "$2" "$dir/$(basename "${3%@*}")"
+  rm -rf "$dir"
+  log "$1 $2 built in $((SECONDS - t0))s"
+}
+build_kind() { go_install kind "$KIND_VERSION" "sigs.k8s.io/kind@$KIND_VERSION"; }
+build_crictl() {
+  go_install crictl "$CRICTL_VERSION" "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" \
+    "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
+}
+build_coredns() {
+  go_install coredns "$COREDNS_VERSION" "github.com/coredns/coredns@$COREDNS_VERSION" \
+    "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION"
+}
+
 has() { local x; for x in "${missing[@]}"; do [[ "$x" == "$1" ]] && return 0; done; return 1; }
 
 # Two lanes: the big kubernetes build, and the small ones one after another.
@@ -179,7 +202,7 @@ if [[ $kube_missing -eq 1 ]]; then
   log "building kubernetes $K8S_VERSION (log: $LOG_DIR/build-kubernetes.log)"
 fi
 small=()
-for c in etcd kwok helm; do has "$c" && small+=("$c"); done
+for c in etcd kwok helm kind crictl coredns; do has "$c" && small+=("$c"); done
 if [[ ${#small[@]} -gt 0 ]]; then
   (
     for c in "${small[@]}"; do
