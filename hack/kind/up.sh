@@ -89,7 +89,8 @@ kind get kubeconfig --name "$NAME" >"$KUBECONFIG_OUT.tmp" && mv "$KUBECONFIG_OUT
 T2=$SECONDS
 k() { kubectl --kubeconfig "$KUBECONFIG_OUT" "$@"; }
 ready=0
-for _ in $(seq "$WAIT"); do
+deadline=$((SECONDS + WAIT))
+while ((SECONDS < deadline)); do
   if k wait node --all --for=condition=Ready --timeout=1s >/dev/null 2>&1 &&
     k -n kube-system wait pod -l k8s-app=kube-dns --for=condition=Ready --timeout=1s >/dev/null 2>&1; then
     ready=1
