@@ -71,6 +71,16 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   log "all binaries cached in $MO_BIN_DIR"
   exit 0
 fi
+# One builder at a time on this machine: wait for another build.sh, then build only what is still missing.
+if [[ -z "${MO_BUILD_LOCK_HELD:-}" ]]; then
+  mkdir -p "$MO_CACHE_DIR/locks"
+  exec 8>"$MO_CACHE_DIR/locks/build.lock"
+  if ! flock -n 8; then
+    log "waiting for another hack/cluster/build.sh to finish"
+    flock -w "${MO_LOCK_TIMEOUT:-7200}" 8 || die "timed out waiting for $MO_CACHE_DIR/locks/build.lock"
+    MO_BUILD_LOCK_HELD=1 exec "$0" "$@" # the lock (fd 8) stays held
+  fi
+fi
 log "to build: ${missing[*]} (cache: $MO_BIN_DIR)"
 
 GO="$(find_go)" || die "go not found (need go >= 1.24; /usr/local/go/bin/go is the usual place)"

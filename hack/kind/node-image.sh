@@ -64,6 +64,10 @@ have_image() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
 build() { DOCKER_BUILDKIT=0 nice -n 10 "$DOCKER" build -q "$@" >/dev/null; }
 
 T0=$SECONDS
+# One build at a time on this machine (checkouts share the cache and the engine); the others then find it.
+mkdir -p "$MO_CACHE_DIR/locks"
+exec 7>"$MO_CACHE_DIR/locks/kind-node-image.lock"
+flock -w "${MO_LOCK_TIMEOUT:-3600}" 7 || die "timed out waiting for another node image build"
 if have_image "$NODE_IMAGE"; then
   log "node image cached: $NODE_IMAGE"
   [[ -z "${MO_KIND_REPORT:-}" ]] || printf '{"node_image": "%s", "cached": true, "seconds": %d}\n' \
@@ -261,7 +265,7 @@ build -t "$NODE_BASE" "$CTX"
 
 # Preload the images into the node's containerd, as kind's builder does, then commit.
 log "preloading ${#IMAGES[@]} images into the node's containerd"
-CID="$("$DOCKER" run -d --privileged --entrypoint sleep "$NODE_BASE" infinity)"
+CID="$("$DOCKER" run -d --privileged --entrypoint sleep "$NODE_BASE" infinity 7>&-)"
 trap '"$DOCKER" rm -f -v "$CID" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 "$DOCKER" exec "$CID" bash -c 'nohup containerd >/tmp/containerd.log 2>&1 &'
 "$DOCKER" exec "$CID" bash -c 'for i in $(seq 60); do [ -S /run/containerd/containerd.sock ] && ctr version >/dev/null 2>&1 && exit 0; sleep 0.5; done; cat /tmp/containerd.log; exit 1' \
