@@ -26,4 +26,4 @@ KIND="$KIND_BIN"
 [[ -x "$KIND" ]] || die "kind not built: $KIND"
 log "deleting kind cluster $NAME"
 "$KIND" delete cluster --name "$NAME" --kubeconfig "$KIND_DIR/kubeconfig" 9>&-
-rm -f "$KIND_DIR/name" "$KIND_DIR/docker-host" "$KIND_DIR/kubeconfig"
+rm -f "$KIND_DIR/name" "$KIND_DIR/docker-host" "$KIND_DIR/kubeconfig" "$KIND_DIR/env"

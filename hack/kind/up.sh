@@ -4,9 +4,9 @@
 #   hack/kind/up.sh        build what is missing, create (or reuse) the cluster, wait for it; prints timings
 #   hack/kind/down.sh      delete it (only a cluster this script created)
 #
-# Then: export KUBECONFIG=$MO_KIND_DIR/kubeconfig (default .kind/kubeconfig in the repository) and the
-# Docker engine is `eval "$(hack/images/dockerd.sh env --privileged)"` (for `kind load docker-image`, with
-# $MO_KIND_DIR/bin first on PATH for the pinned kind and kubectl).
+# Then `source $MO_KIND_DIR/env` (default .kind/env in the repository) sets KUBECONFIG, DOCKER_HOST (the
+# engine holding the node), KIND_CLUSTER_NAME and PATH (the pinned kind and kubectl first), and
+# `hack/kind/load.sh IMAGE...` loads local images into the node.
 #
 # Settings: MO_KIND_DIR (state: kubeconfig, cluster name, logs), MO_KIND_NAME (default: derived from
 # MO_KIND_DIR, so each checkout has its own cluster), MO_KIND_WAIT (seconds, default 300),
@@ -105,7 +105,14 @@ if [[ $ready -ne 1 ]]; then
 fi
 T_READY=$((SECONDS - T2))
 log "cluster $NAME ready: node image ${T_IMAGE}s, create ${T_CREATE}s, node+CoreDNS ready ${T_READY}s, total $((SECONDS - T0))s"
-log "KUBECONFIG=$KUBECONFIG_OUT DOCKER_HOST=$DOCKER_HOST"
+# For the shell and other scripts: `source $MO_KIND_DIR/env` (hack/kind/load.sh loads local images).
+{
+  printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_OUT"
+  printf 'export DOCKER_HOST=%q\n' "$DOCKER_HOST"
+  printf 'export KIND_CLUSTER_NAME=%q\n' "$NAME"
+  printf 'export PATH=%q:"$PATH"\n' "$KIND_DIR/bin"
+} >"$KIND_DIR/env"
+log "source $KIND_DIR/env (KUBECONFIG=$KUBECONFIG_OUT, DOCKER_HOST=$DOCKER_HOST, KIND_CLUSTER_NAME=$NAME)"
 if [[ -n "${MO_KIND_REPORT:-}" ]]; then
   printf '{"cluster": "%s", "node_image": "%s", "created": %s, "node_image_seconds": %d, "create_seconds": %d, "ready_seconds": %d, "total_seconds": %d}\n' \
     "$NAME" "$IMAGE" "$([[ $created -eq 1 ]] && echo true || echo false)" "$T_IMAGE" "$T_CREATE" "$T_READY" \

@@ -1,6 +1,7 @@
 """The kind cluster of `-m kind` tests: hack/kind/up.sh (a real node, images built here), or a running one.
 
-MO_KIND_KUBECONFIG=PATH reuses a running cluster (nothing is started or deleted). Otherwise the session
+MO_KIND_KUBECONFIG=PATH reuses a running cluster (nothing is started or deleted; hack/kind/load.sh still
+needs the MO_KIND_DIR of the up.sh that started it). Otherwise the session
 starts one with hack/kind/up.sh (cold: builds the node image first) and deletes it with hack/kind/down.sh
 when the session ends, unless up.sh found it already running or KEEP_KIND=1.
 """

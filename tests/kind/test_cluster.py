@@ -7,8 +7,10 @@ Every image in it was built on this machine (hack/kind/node-image.sh); the Pod h
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,7 @@ from tests.kind.conftest import KindCluster
 # filesystem) before the cluster starts: far above the default 600 s on 2 busy cores.
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(3600)]
 
+ROOT = Path(__file__).resolve().parents[2]
 K8S_VERSION = "v1.34.4"
 IMAGE = f"registry.k8s.io/kube-proxy:{K8S_VERSION}"
 
@@ -87,3 +90,55 @@ def test_pod_runs_a_real_process_and_resolves_cluster_dns(kind_cluster: KindClus
     assert resolved.returncode == 0, resolved.stderr
     assert resolved.stdout.split()[0] == service_ip
     assert "kubernetes.default.svc.cluster.local" in resolved.stdout
+
+
+def test_an_image_loaded_with_load_sh_runs_in_a_pod(kind_cluster: KindCluster, namespace: str) -> None:
+    tag = f"mo-local/kind-load-smoke:{uuid.uuid4().hex[:8]}"
+    # A new image id (a label on a local image), so kind really imports it instead of re-tagging.
+    subprocess.run(
+        ["docker", "build", "-q", "-t", tag, "-"],
+        input=f"FROM {IMAGE}\nLABEL smoke={tag}\n",
+        env={**kind_cluster.env(), "DOCKER_BUILDKIT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    try:
+        subprocess.run(
+            [str(ROOT / "hack" / "kind" / "load.sh"), tag],
+            env=kind_cluster.env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        job = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "loaded", "namespace": namespace},
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [
+                    {
+                        "name": "main",
+                        "image": tag,
+                        "imagePullPolicy": "Never",
+                        "command": ["sh", "-c", "echo loaded image ran"],
+                    }
+                ],
+            },
+        }
+        kind_cluster.kubectl("apply", "-f", "-", stdin=json.dumps(job))
+        kind_cluster.kubectl(
+            "-n",
+            namespace,
+            "wait",
+            "pod/loaded",
+            "--for=jsonpath={.status.phase}=Succeeded",
+            "--timeout=180s",
+            timeout=200,
+        )
+        assert kind_cluster.kubectl("-n", namespace, "logs", "loaded").stdout.strip() == "loaded image ran"
+    finally:
+        subprocess.run(["docker", "rmi", tag], env=kind_cluster.env(), capture_output=True, check=False)
