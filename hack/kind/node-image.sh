@@ -152,6 +152,10 @@ printf 'FROM scratch\nCOPY coredns /coredns\nEXPOSE 53 53/udp\nENTRYPOINT ["/cor
 build -t "$REGISTRY/coredns/coredns:$COREDNS_VERSION" "$WORK/img-coredns"
 IMAGES+=("$REGISTRY/coredns/coredns:$COREDNS_VERSION")
 # pause: kubernetes' own pause.c, static.
+command -v gcc >/dev/null 2>&1 || {
+  [[ $(id -u) -eq 0 ]] || die "gcc missing (pause is built from pause.c): apt-get install gcc libc6-dev"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null
+}
 mkdir -p "$WORK/img-pause"
 gcc -Os -static -s -DVERSION="v$PAUSE_TAG-mo" -o "$WORK/img-pause/pause" "$K8S_SRC/build/pause/linux/pause.c"
 printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"$WORK/img-pause/Dockerfile"
