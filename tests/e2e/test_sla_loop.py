@@ -264,7 +264,7 @@ def test_a_medium_issue_goes_to_approval_when_the_window_opens_after_its_deadlin
         app,
         severity="medium",
         indicator="queue-depth",
-        category="queue-backlog",
+        category="queue",
         actions=[{"type": "Scale", "scale": {"replicas": 3}}],
     )
     stack_lib.wait_for(
@@ -293,7 +293,7 @@ def test_a_medium_issue_goes_to_approval_when_the_window_opens_after_its_deadlin
         app,
         severity="medium",
         indicator="queue-depth",
-        category="queue-backlog",
+        category="queue",
         actions=[{"type": "Scale", "scale": {"replicas": 3}}],
     )
     stack_lib.wait_for(
