@@ -27,6 +27,7 @@ import test_remediation_loop as loop
 from test_remediation_loop import app, stack  # noqa: F401 - fixtures shared with the loop
 
 import chatapp_stack as stack_lib
+from maintenance_operator.domain import notification
 
 pytestmark = pytest.mark.e2e
 
@@ -128,6 +129,8 @@ EVERY_EVENT = {
     "RemediationOutcome",
     "Report",
 }
+# every type the operator sends; a reminder comes only after `reminderInterval` (unit-tested)
+assert {t.value for t in notification.EventType} - {"Reminder"} == EVERY_EVENT
 
 
 def test_every_event_type_reaches_the_receiver(
