@@ -95,7 +95,11 @@ async def _naive_append(store: SlowReads, namespace: str, name: str) -> None:
     fresh = await store.get(KIND, namespace, "chatapp")
     assert fresh is not None
     outcomes = (fresh.get("status") or {}).get("outcomes") or []
-    update = {"outcomes": knowledge.record_outcome(outcomes, _outcome(name))}
+    update = {
+        "outcomes": knowledge.record_outcome(
+            outcomes, _outcome(name), history=api.HistorySpec(), now=datetime.now(UTC)
+        )
+    }
     await store.patch_status(KIND, namespace, "chatapp", update)
 
 

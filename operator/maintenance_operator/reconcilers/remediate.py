@@ -29,7 +29,6 @@ from maintenance_operator.domain import (
     plan_review,
     plan_validation,
     redaction,
-    retention,
     sla,
     timestamps,
     verification,
@@ -775,16 +774,19 @@ async def _record(tick: Tick, *, policy: str, outcome: api.Outcome) -> None:
         fresh = await tick.world.resources.get("MaintenancePolicy", tick.namespace, policy)
         if fresh is None:
             return
-        known = knowledge.record_outcome((fresh.get("status") or {}).get("outcomes") or [], outcome)
-        recorded = [api.Outcome.model_validate(o) for o in known]
-        kept = retention.outcomes_to_keep(recorded, retention=tick.policy.history, now=tick.now)
-        calibrated = calibration.calibrate(kept)
+        kept = knowledge.record_outcome(
+            (fresh.get("status") or {}).get("outcomes") or [],
+            outcome,
+            history=tick.policy.history,
+            now=tick.now,
+        )
+        calibrated = calibration.calibrate([api.Outcome.model_validate(o) for o in kept])
         try:
             await tick.world.resources.patch_status(
                 "MaintenancePolicy",
                 tick.namespace,
                 policy,
-                {"outcomes": [o.wire() for o in kept], "calibration": [c.wire() for c in calibrated]},
+                {"outcomes": kept, "calibration": [c.wire() for c in calibrated]},
                 resource_version=fresh["metadata"].get("resourceVersion"),
             )
         except errors.Conflict:
