@@ -100,7 +100,7 @@ class OperatorIdentity:
                 "kind": "FlowSchema",
                 "metadata": {"name": self.flow_schema},
                 "spec": {
-                    "matchingPrecedence": 500,
+                    "matchingPrecedence": 700,
                     "priorityLevelConfiguration": {"name": "workload-high"},
                     "distinguisherMethod": {"type": "ByUser"},
                     "rules": [
