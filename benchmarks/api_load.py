@@ -126,6 +126,7 @@ class OperatorIdentity:
                 },
             },
         )
+        stack_lib.wait_for(self._in_force, timeout=30, interval=0.2, what=f"FlowSchema {self.flow_schema}")
         token = core.create_namespaced_service_account_token(
             self.name, namespace, {"spec": {"expirationSeconds": 3600}}
         ).status.token
@@ -143,6 +144,13 @@ class OperatorIdentity:
                 }
             )
         )
+
+    def _in_force(self) -> bool:
+        """The API server's flow-control configuration has taken the FlowSchema in (it sets Dangling)."""
+        found: dict[str, Any] = client.CustomObjectsApi(self.api).get_cluster_custom_object(
+            "flowcontrol.apiserver.k8s.io", "v1", "flowschemas", self.flow_schema
+        )
+        return any(c.get("type") == "Dangling" for c in (found.get("status") or {}).get("conditions") or [])
 
     def close(self) -> None:
         for delete in (
