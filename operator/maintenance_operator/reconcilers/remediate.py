@@ -150,6 +150,9 @@ async def advance(tick: Tick) -> None:
             return
     step = _STEPS[tick.phase]
     await step(tick)
+    if tick.phase is P.APPROVED and step is not _start:
+        # approved in this tick (by the policy, a human or an opening window): start now, not a tick later
+        await _start(tick)
     if not machine.is_terminal(tick.phase):
         await _sla_watch(tick)
 

@@ -227,6 +227,27 @@ async def test_a_held_lease_blocks_without_changing_anything() -> None:
     assert again.events == [], "the same block is announced once"
 
 
+async def test_a_critical_issue_approved_by_the_policy_starts_in_the_same_tick() -> None:
+    w = world()
+    remediation(w)
+    await tick(w)
+    status = stored(w)
+    assert status.approved_by is not None and status.phase is P.EXECUTING
+    assert status.started_at == timestamps.rfc3339(NOW)
+    assert w.holders == {"shop/chatapp": "fix-1"}
+
+
+async def test_an_approval_in_a_tick_whose_target_is_held_stays_approved_and_blocked() -> None:
+    w = world()
+    w.holders["shop/chatapp"] = "other-fix"
+    remediation(w)
+    await tick(w)
+    status = stored(w)
+    assert status.phase is P.APPROVED and status.approved_by is not None
+    assert condition(status, "Blocked").reason == "LeaseHeld"
+    assert status.started_at is None and w.target(namespace=NS, name="chatapp").executed == []
+
+
 async def test_a_stale_issue_is_declined_before_the_first_write() -> None:
     w = world()
     w.answers = {"error_ratio": [0.001]}

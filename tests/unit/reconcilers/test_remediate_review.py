@@ -121,7 +121,8 @@ async def test_the_agreement_gate_can_be_opted_out_of() -> None:
     await base.tick(w)
     status = base.stored(w)
     assert status.review is not None and status.review.agreement is api.Agreement.DISAGREE
-    assert status.phase is P.APPROVED
+    assert status.approved_by == approval.AUTO_APPROVER
+    assert status.phase is P.EXECUTING
 
 
 async def test_an_action_rolled_back_for_this_issue_an_hour_ago_is_held() -> None:
@@ -145,7 +146,9 @@ async def test_a_plan_that_passes_the_review_is_auto_approved() -> None:
     before = reviews("passed")
     await base.tick(w)
     status = base.stored(w)
-    assert status.phase is P.APPROVED and status.approved_by == approval.AUTO_APPROVER
+    # approved and started in the same tick: no wait for the next one
+    assert status.approved_by == approval.AUTO_APPROVER
+    assert status.phase is P.EXECUTING and status.started_at is not None
     assert status.review is not None and status.review.passed and status.review.reasons == []
     assert status.review.effective_confidence == 10
     assert status.risk is not None
