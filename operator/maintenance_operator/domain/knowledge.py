@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from maintenance_operator.api import v1alpha1 as api
 
 OUTCOMES_KEPT = 50
 
 
-def record_outcome(outcomes: Sequence[dict[str, Any]], outcome: api.Outcome) -> list[dict[str, Any]]:
+def record_outcome(outcomes: Sequence[api.Outcome], outcome: api.Outcome) -> list[api.Outcome]:
     """The knowledge base with one more outcome, newest last, bounded to OUTCOMES_KEPT. Recording the same
     Remediation again replaces its earlier entry."""
-    kept = [dict(o) for o in outcomes if o.get("remediation") != outcome.remediation]
-    return [*kept, outcome.wire()][-OUTCOMES_KEPT:]
+    kept = [o for o in outcomes if o.remediation != outcome.remediation]
+    return [*kept, outcome][-OUTCOMES_KEPT:]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import sla
+from maintenance_operator.domain import sla, timestamps
 
 MAX_POINTS = 100
 TREND_DELTA = 0.5  # score points between the first and last third that count as a trend
@@ -78,7 +78,7 @@ class Inputs:
 
 def iso(value: datetime) -> str:
     """RFC 3339 in UTC with a Z."""
-    return value.isoformat().replace("+00:00", "Z")
+    return timestamps.rfc3339(value)
 
 
 def downsample(values: Sequence[float], *, limit: int = MAX_POINTS) -> list[float]:
@@ -337,10 +337,6 @@ def compose(inputs: Inputs, *, now: datetime) -> api.MaintenanceReportStatus:
     )
 
 
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 def remediation_fact(
     *, name: str, spec: api.RemediationSpec, status: api.RemediationStatus, created_at: datetime
 ) -> RemediationFact:
@@ -357,7 +353,7 @@ def remediation_fact(
         planner=spec.plan.planner.value,
         confidence=spec.plan.confidence,
         phase=status.phase,
-        detected_at=_parse(spec.issue.detected_at) or created_at,
-        responded_at=_parse(status.responded_at or status.started_at or approval),
-        resolved_at=_parse(resolved),
+        detected_at=timestamps.parse_or_none(spec.issue.detected_at) or created_at,
+        responded_at=timestamps.parse_or_none(status.responded_at or status.started_at or approval),
+        resolved_at=timestamps.parse_or_none(resolved),
     )

@@ -18,17 +18,17 @@ def outcome(remediation: str, result: str = "Succeeded") -> api.Outcome:
 
 
 def test_appends_newest_last() -> None:
-    kept = knowledge.record_outcome([outcome("a").wire()], outcome("b"))
-    assert [o["remediation"] for o in kept] == ["a", "b"]
+    kept = knowledge.record_outcome([outcome("a")], outcome("b"))
+    assert [o.remediation for o in kept] == ["a", "b"]
 
 
 def test_recording_a_remediation_again_replaces_it() -> None:
-    kept = knowledge.record_outcome([outcome("a", "Failed").wire(), outcome("b").wire()], outcome("a"))
-    assert [(o["remediation"], o["result"]) for o in kept] == [("b", "Succeeded"), ("a", "Succeeded")]
+    kept = knowledge.record_outcome([outcome("a", "Failed"), outcome("b")], outcome("a"))
+    assert [(o.remediation, o.result) for o in kept] == [("b", "Succeeded"), ("a", "Succeeded")]
 
 
 def test_bounded_to_the_newest() -> None:
-    many = [outcome(f"r{i}").wire() for i in range(knowledge.OUTCOMES_KEPT)]
+    many = [outcome(f"r{i}") for i in range(knowledge.OUTCOMES_KEPT)]
     kept = knowledge.record_outcome(many, outcome("new"))
     assert len(kept) == knowledge.OUTCOMES_KEPT
-    assert kept[0]["remediation"] == "r1" and kept[-1]["remediation"] == "new"
+    assert kept[0].remediation == "r1" and kept[-1].remediation == "new"

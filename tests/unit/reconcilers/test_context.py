@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import planning
 from maintenance_operator.reconcilers import context
@@ -63,7 +64,7 @@ def test_the_context_carries_the_knowledge_base_known_good_config_and_indicator_
         issue=ISSUE,
         state=planning.TargetState(replicas=3, available_replicas=3, image="i"),
         policy=POLICY,
-        policy_status=status,
+        policy_status=stored.read(api.MaintenancePolicyStatus, {"status": status}).status,
         config={"POOL": "10"},
         indicator_results=[result],
         now=NOW,
