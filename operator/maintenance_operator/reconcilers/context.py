@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import planning
+from maintenance_operator.domain import planning, rollout
 
 
 def summaries(
@@ -38,7 +38,7 @@ def build(
     namespace: str,
     target_name: str,
     issue: api.Issue,
-    state: planning.TargetState,
+    state: rollout.TargetSnapshot,
     policy: api.MaintenancePolicySpec,
     policy_status: api.MaintenancePolicyStatus,
     config: dict[str, str],
