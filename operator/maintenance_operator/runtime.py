@@ -14,7 +14,16 @@ from typing import Any
 
 from kubernetes import client
 
-from maintenance_operator.adapters import crs, kube, llm, notifications, prometheus_pool
+from maintenance_operator.adapters import (
+    admission,
+    crs,
+    kube,
+    llm,
+    monitoring,
+    notifications,
+    prometheus_pool,
+    workload,
+)
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
 from maintenance_operator.domain import budget, notification
@@ -41,6 +50,38 @@ class Runtime:
                 max_concurrent=self.config.prometheus_max_concurrent_queries,
                 qps=self.config.prometheus_queries_per_second,
             )
+
+    @classmethod
+    def connect(cls, config: OperatorConfig) -> Runtime:
+        """A runtime on a new API client (in-cluster or the kubeconfig)."""
+        api_client = crs.new_api_client()
+        return cls(config=config, api_client=api_client, resources=crs.CustomResources(api_client))
+
+    def disconnect(self) -> None:
+        """Close the API client (after aclose, at operator cleanup)."""
+        self.api_client.close()  # type: ignore[no-untyped-call]
+
+    def workload(self, *, namespace: str, name: str) -> workload.WorkloadReader:
+        """What the configuration and security audits read about one Deployment."""
+        return workload.WorkloadReader(self.api_client, namespace=namespace, name=name)
+
+    async def apply_alert_rule(
+        self,
+        *,
+        namespace: str,
+        name: str,
+        labels: dict[str, str],
+        owner: dict[str, Any],
+        spec: dict[str, Any],
+    ) -> None:
+        """Create or update a PrometheusRule (monitoring.RulesUnavailable when the cluster has none)."""
+        await monitoring.apply_rule(
+            self.api_client, namespace=namespace, name=name, labels=labels, owner=owner, spec=spec
+        )
+
+    async def remove_webhook_configurations(self, name: str) -> None:
+        """Delete the admission webhook configurations kopf registered under ``name``."""
+        await admission.remove_configurations(self.api_client, name)
 
     def target(self, *, namespace: str, name: str) -> kube.TargetDeployment:
         return kube.TargetDeployment(self.api_client, namespace=namespace, name=name)

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import kopf
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import prometheus_pool, workload
+from maintenance_operator.adapters import prometheus_pool
 from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import cadence
@@ -254,7 +254,7 @@ async def run_analyses(
     if policy is None or policy.suspend:
         return
     runtime = from_memo(memo)
-    reader = workload.WorkloadReader(runtime.api_client, namespace=namespace, name=policy.target_ref.name)
+    reader = runtime.workload(namespace=namespace, name=policy.target_ref.name)
     spec_prometheus = policy.prometheus
 
     async def prometheus() -> prometheus_pool.AsyncPrometheus:

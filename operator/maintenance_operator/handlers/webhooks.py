@@ -3,7 +3,6 @@ refuse approvals that are forged, expired or too late."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import subprocess
 import tempfile
@@ -59,23 +58,6 @@ def configure_admission(
             certfile=config.webhook_cert_file,
             pkeyfile=config.webhook_key_file,
         )
-
-
-async def remove_managed_configurations(api_client: Any) -> None:
-    """Delete the webhook configurations kopf registered for a loopback server."""
-    from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
-
-    admission = client.AdmissionregistrationV1Api(api_client)
-    for delete in (
-        admission.delete_validating_webhook_configuration,
-        admission.delete_mutating_webhook_configuration,
-    ):
-        try:
-            await asyncio.to_thread(delete, MANAGED_NAME)
-        except ApiException as exc:
-            if exc.status != 404:
-                log.warning("could not remove webhook configuration %s: %s", MANAGED_NAME, exc.reason)
 
 
 def self_signed_certificate(ip: str) -> tuple[str, str]:
