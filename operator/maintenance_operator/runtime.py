@@ -41,15 +41,14 @@ class Runtime:
     #: built on first use from the Secret named by the settings, None when no webhook is configured.
     notifier: notifications.WebhookNotifier | None = None
     notifier_resolved: bool = False
-    #: Every Prometheus query goes through this one bounded pool (built from the settings if not given).
-    queries: prometheus_pool.QueryPool | None = None
+    #: Every Prometheus query goes through this one bounded pool (built from the settings).
+    queries: prometheus_pool.QueryPool = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.queries is None:
-            self.queries = prometheus_pool.QueryPool(
-                max_concurrent=self.config.prometheus_max_concurrent_queries,
-                qps=self.config.prometheus_queries_per_second,
-            )
+        self.queries = prometheus_pool.QueryPool(
+            max_concurrent=self.config.prometheus_max_concurrent_queries,
+            qps=self.config.prometheus_queries_per_second,
+        )
 
     @classmethod
     def connect(cls, config: OperatorConfig) -> Runtime:
@@ -107,7 +106,6 @@ class Runtime:
             ref = spec.ca_secret_ref
             pem = await self.resources.read_secret(namespace, ref.name, ref.key)
         timeout = api.parse_duration(spec.timeout) if spec.timeout else self.config.prometheus_timeout_seconds
-        assert self.queries is not None
         return self.queries.querier(
             spec.url or self.config.prometheus_url, timeout=timeout, bearer_token=token, ca_pem=pem or None
         )
@@ -161,8 +159,7 @@ class Runtime:
         """At operator cleanup: give pending notices a few seconds, then close the Prometheus pool."""
         if self.notifier is not None:
             await self.notifier.close()
-        if self.queries is not None:
-            await self.queries.aclose()
+        await self.queries.aclose()
 
 
 def from_memo(memo: Any) -> Runtime:
