@@ -44,13 +44,12 @@ async def _advance(body: kopf.Body, memo: kopf.Memo) -> None:
         )
         return
     policy_body = await runtime.resources.get("MaintenancePolicy", namespace, spec.policy_ref.name)
-    policy, policy_error = common.parse(api.MaintenancePolicySpec, (policy_body or {}).get("spec"))
+    policy: api.MaintenancePolicySpec | None = None
+    policy_error: str | None = "not found"
+    if policy_body is not None:
+        policy, policy_error = common.parse(api.MaintenancePolicySpec, policy_body.get("spec"))
     if policy_body is None or policy is None:
-        kopf.warn(
-            body,
-            reason="PolicyUnavailable",
-            message=f"policy {spec.policy_ref.name}: {policy_error or 'not found'}",
-        )
+        kopf.warn(body, reason="PolicyUnavailable", message=f"policy {spec.policy_ref.name}: {policy_error}")
         return
     tick = remediate.Tick(
         world=runtime,
