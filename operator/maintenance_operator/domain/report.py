@@ -76,11 +76,6 @@ class Inputs:
     security: Mapping[str, api.SecurityReport] = field(default_factory=dict)
 
 
-def iso(value: datetime) -> str:
-    """RFC 3339 in UTC with a Z."""
-    return timestamps.rfc3339(value)
-
-
 def downsample(values: Sequence[float], *, limit: int = MAX_POINTS) -> list[float]:
     """At most `limit` points, each the mean of an equal slice, so huge periods stay small."""
     if len(values) <= limit:
@@ -317,9 +312,9 @@ def compose(inputs: Inputs, *, now: datetime) -> api.MaintenanceReportStatus:
     actions = effectiveness(inputs.remediations)
     return api.MaintenanceReportStatus(
         phase=api.ReportPhase.PARTIAL if gaps else api.ReportPhase.READY,
-        period_start=iso(inputs.start),
-        period_end=iso(inputs.end),
-        generated_at=iso(now),
+        period_start=timestamps.rfc3339(inputs.start),
+        period_end=timestamps.rfc3339(inputs.end),
+        generated_at=timestamps.rfc3339(now),
         policies=list(inputs.policies),
         executive_summary=summary(inputs=inputs, counts=counts, actions=actions),
         health=health_rows,

@@ -23,7 +23,7 @@ PLURAL = "healthassessments"
 def _fail(patch: kopf.Patch, body: kopf.Body, *, reason: str, message: str) -> None:
     patch.status["phase"] = api.AssessmentPhase.FAILED.value
     patch.status["message"] = message
-    patch.status["completedAt"] = common.iso(common.now())
+    patch.status["completedAt"] = timestamps.rfc3339(common.now())
     patch.status["conditions"] = common.set_condition(
         [c.wire() for c in stored.read(api.HealthAssessmentStatus, body).status.conditions],
         type_="Completed",

@@ -90,7 +90,7 @@ class Fleet:
             trigger=api.Trigger.SCHEDULED,
             annotations={DUE_ANNOTATION: timestamps.rfc3339_micro(datetime.fromtimestamp(due, UTC))},
         )
-        stamp = common.iso(now)
+        stamp = timestamps.rfc3339(now)
         stamps = {"lastHealthCheckTime": stamp}
         if wanted.analysis is api.AnalysisKind.PERFORMANCE_ANALYSIS:
             stamps["lastPerformanceAnalysisTime"] = stamp

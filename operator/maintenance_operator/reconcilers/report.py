@@ -253,8 +253,8 @@ async def reconcile(
         failed = api.MaintenanceReportStatus(
             phase=api.ReportPhase.FAILED,
             observed_generation=generation,
-            generated_at=report.iso(now),
-            next_run_at=report.iso(now + RETRY_AFTER),
+            generated_at=timestamps.rfc3339(now),
+            next_run_at=timestamps.rfc3339(now + RETRY_AFTER),
             message=f"could not list objects: {type(exc).__name__}",
         )
         return Result(status=failed, next_check=now + RETRY_AFTER)
@@ -279,7 +279,10 @@ async def reconcile(
     )
     upcoming = next_run(spec.schedule, now=now)
     final = composed.model_copy(
-        update={"observed_generation": generation, "next_run_at": report.iso(upcoming) if upcoming else None}
+        update={
+            "observed_generation": generation,
+            "next_run_at": timestamps.rfc3339(upcoming) if upcoming else None,
+        }
     )
     event = _event(name, namespace, final, now)
     if ports.notifier is not None:
