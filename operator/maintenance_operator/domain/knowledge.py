@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import retention
@@ -19,22 +18,15 @@ OUTCOMES_CAP = 1000
 
 
 def record_outcome(
-    outcomes: Sequence[dict[str, Any]],
+    outcomes: Sequence[api.Outcome],
     outcome: api.Outcome,
     *,
     history: api.HistorySpec,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[api.Outcome]:
     """The knowledge base with one more outcome, newest last: outcomes recorded within `history.retention`
     of `now` (unparseable times are kept), at most OUTCOMES_CAP of the newest. Recording the same
-    Remediation again replaces its earlier entry. Entries that are not outcomes are dropped."""
-    kept: list[api.Outcome] = []
-    for raw in outcomes:
-        if raw.get("remediation") == outcome.remediation:
-            continue
-        try:
-            kept.append(api.Outcome.model_validate(raw))
-        except ValueError:
-            continue
+    Remediation again replaces its earlier entry."""
+    kept = [o for o in outcomes if o.remediation != outcome.remediation]
     recent = retention.outcomes_to_keep([*kept, outcome], retention=history, now=now)
-    return [o.wire() for o in recent[-OUTCOMES_CAP:]]
+    return recent[-OUTCOMES_CAP:]
