@@ -79,7 +79,6 @@ async def test_the_ca_stays_in_memory_and_one_endpoint_is_one_pool(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     secrets = CaSecret(CA_PEM)
     runtime = Runtime(config=OperatorConfig(), api_client=cast(Any, None), resources=cast(Any, secrets))
-    assert runtime.queries is not None
     try:
         for _ in range(3):
             await (await runtime.querier(namespace="shop", spec=_CA_SPEC)).aclose()
