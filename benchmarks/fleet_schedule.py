@@ -7,7 +7,8 @@ profile of the operator at the end of the window (``--tracemalloc``).
 
 Run: ``PYTHONPATH=operator .venv/bin/python -m benchmarks.fleet_schedule 100 [1000] [--tracemalloc]``.
 Uses the local cluster in ``$MO_CLUSTER_DIR`` (default .cluster; started if down). Knobs:
-MO_BENCH_WINDOW (seconds measured, default 300), MO_BENCH_HEALTH (health-check interval, default 2m).
+MO_BENCH_WINDOW (seconds measured, default 300), MO_BENCH_HEALTH (health-check interval, default 2m),
+MO_BENCH_TRACE_FRAMES (frames kept per allocation under --tracemalloc, default 1; more adds tracebacks).
 Writes benchmarks/results/fleet_schedule.json (one entry per N, merged with earlier runs).
 """
 
@@ -132,6 +133,16 @@ def create_fleet(api: client.ApiClient, policies: int, prefix: str) -> list[str]
     return namespaces
 
 
+def wait_gone(api: client.ApiClient, prefix: str, *, timeout: float = 900) -> None:
+    """An earlier run's namespaces are deleted without waiting: creating in a terminating one is refused."""
+    core = client.CoreV1Api(api)
+    deadline = time.time() + timeout
+    while any(n.metadata.name.startswith(prefix) for n in core.list_namespace().items):
+        if time.time() > deadline:
+            raise RuntimeError(f"namespaces {prefix}-* still terminating after {timeout:.0f} s")
+        time.sleep(5)
+
+
 def completed_in(api: client.ApiClient, namespaces: list[str], since: float, until: float) -> int:
     done = 0
     for namespace in namespaces:
@@ -148,6 +159,7 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
     api = stack.api()
     prefix = f"bench-fleet-{policies}"
     metrics_port = _free_port()
+    wait_gone(api, prefix + "-")
     namespaces = create_fleet(api, policies, prefix)
     env = {
         "MAINTENANCE_OPERATOR_WEBHOOK_MODE": "none",
@@ -157,7 +169,7 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
     }
     command = None
     if profile:
-        env["PYTHONTRACEMALLOC"] = "1"
+        env["PYTHONTRACEMALLOC"] = os.environ.get("MO_BENCH_TRACE_FRAMES", "1")
         env["MO_TRACEMALLOC_OUT"] = str(PROFILE)
         command = [sys.executable, "-m", "benchmarks.traced_operator", "run"]
         env = {**env, "PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'operator'}:{ROOT}"}
@@ -180,8 +192,11 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
         api_after = apiserver_requests(api)
         text = scrape(url)
         if profile:
+            PROFILE.unlink(missing_ok=True)
             operator.process.send_signal(signal.SIGUSR1)
-            time.sleep(10)
+            waited = time.time() + 300  # a snapshot of a large heap takes a while on a busy machine
+            while not PROFILE.exists() and time.time() < waited:
+                time.sleep(2)
         done = completed_in(api, namespaces, started, time.time())
     finally:
         operator.stop()

@@ -22,11 +22,30 @@ def _dump(signum: int, frame: FrameType | None) -> None:
         ]
     )
     current, peak = tracemalloc.get_traced_memory()
-    lines = [f"traced current {current / 2**20:.1f} MiB, peak {peak / 2**20:.1f} MiB", "", "by file:"]
+    rss = next(
+        (
+            int(line.split()[1]) / 1024
+            for line in Path("/proc/self/status").read_text().splitlines()
+            if line.startswith("VmRSS:")
+        ),
+        0.0,
+    )
+    lines = [
+        f"traced current {current / 2**20:.1f} MiB, peak {peak / 2**20:.1f} MiB; process RSS {rss:.1f} MiB",
+        "",
+        "by file:",
+    ]
     lines += [str(s) for s in snapshot.statistics("filename")[:25]]
     lines += ["", "by line:"]
     lines += [str(s) for s in snapshot.statistics("lineno")[:40]]
-    Path(os.environ.get("MO_TRACEMALLOC_OUT", "tracemalloc.txt")).write_text("\n".join(lines) + "\n")
+    if tracemalloc.get_traceback_limit() > 1:
+        lines += ["", "by traceback (innermost last):"]
+        for stat in snapshot.statistics("traceback")[:15]:
+            lines += ["", str(stat), *stat.traceback.format(limit=tracemalloc.get_traceback_limit())]
+    out = Path(os.environ.get("MO_TRACEMALLOC_OUT", "tracemalloc.txt"))
+    partial = out.with_suffix(".partial")
+    partial.write_text("\n".join(lines) + "\n")
+    partial.replace(out)  # the reader waits for the whole file
 
 
 if __name__ == "__main__":
