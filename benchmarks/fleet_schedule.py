@@ -143,6 +143,27 @@ def wait_gone(api: client.ApiClient, prefix: str, *, timeout: float = 900) -> No
         time.sleep(5)
 
 
+def release_finalizers(api: client.ApiClient, namespaces: list[str]) -> None:
+    """The operator is stopped: drop its finalizers, or the namespaces never finish terminating."""
+    custom = client.CustomObjectsApi(api)
+
+    def one_namespace(namespace: str) -> None:
+        for plural in ("maintenancepolicies", "remediations"):
+            for item in stack_lib.items(api, plural, namespace):
+                if item["metadata"].get("finalizers"):
+                    custom.patch_namespaced_custom_object(
+                        stack_lib.GROUP,
+                        stack_lib.VERSION,
+                        namespace,
+                        plural,
+                        item["metadata"]["name"],
+                        {"metadata": {"finalizers": None}},
+                    )
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(one_namespace, namespaces))
+
+
 def completed_in(api: client.ApiClient, namespaces: list[str], since: float, until: float) -> int:
     done = 0
     for namespace in namespaces:
@@ -200,6 +221,7 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
         done = completed_in(api, namespaces, started, time.time())
     finally:
         operator.stop()
+        release_finalizers(api, namespaces)
         for namespace in namespaces:
             subprocess.run(
                 [
