@@ -190,7 +190,7 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
     }
     command = None
     if profile:
-        env["PYTHONTRACEMALLOC"] = os.environ.get("MO_BENCH_TRACE_FRAMES", "1")
+        env["MO_TRACEMALLOC_FRAMES"] = os.environ.get("MO_BENCH_TRACE_FRAMES", "1")
         env["MO_TRACEMALLOC_OUT"] = str(PROFILE)
         command = [sys.executable, "-m", "benchmarks.traced_operator", "run"]
         env = {**env, "PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'operator'}:{ROOT}"}
