@@ -72,6 +72,14 @@ def apiserver_requests(api: client.ApiClient) -> float:
     return total
 
 
+def prometheus_queries(stack: stack_lib.Stack) -> float:
+    """Instant and range queries Prometheus has answered (its own counter, every client)."""
+    text = scrape(f"{stack.prometheus_url}/metrics")
+    return sample(text, "prometheus_http_requests_total", 'handler="/api/v1/query') + sample(
+        text, "prometheus_http_requests_total", 'handler="/api/v1/query_range'
+    )
+
+
 def sample(text: str, name: str, labels: str = "") -> float:
     total = 0.0
     for line in text.splitlines():
@@ -204,6 +212,8 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
     try:
         started = time.time()
         api_before = apiserver_requests(api)
+        queries_before = prometheus_queries(stack)
+        load_before = os.getloadavg()[0]
         cpu_before = cpu_seconds(pid)
         end = started + WINDOW
         while time.time() < end:
@@ -211,6 +221,8 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
             time.sleep(2)
         cpu = cpu_seconds(pid) - cpu_before
         api_after = apiserver_requests(api)
+        queries_after = prometheus_queries(stack)
+        load_after = os.getloadavg()[0]
         text = scrape(url)
         if profile:
             PROFILE.unlink(missing_ok=True)
@@ -254,6 +266,8 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
             sample(text, "maintenance_operator_api_requests_total") / WINDOW, 2
         ),
         "apiserver_requests_per_s_all_clients": round((api_after - api_before) / WINDOW, 2),
+        "prometheus_queries_per_s_all_clients": round((queries_after - queries_before) / WINDOW, 2),
+        "load_average_1m_start_end": [round(load_before, 2), round(load_after, 2)],
         "tracemalloc": profile,
     }
 
