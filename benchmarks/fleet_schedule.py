@@ -8,7 +8,8 @@ profile of the operator at the end of the window (``--tracemalloc``).
 Run: ``PYTHONPATH=operator .venv/bin/python -m benchmarks.fleet_schedule 100 [1000] [--tracemalloc]``.
 Uses the local cluster in ``$MO_CLUSTER_DIR`` (default .cluster; started if down). Knobs:
 MO_BENCH_WINDOW (seconds measured, default 300), MO_BENCH_HEALTH (health-check interval, default 2m),
-MO_BENCH_TRACE_FRAMES (frames kept per allocation under --tracemalloc, default 1; more adds tracebacks).
+MO_BENCH_TRACE_FRAMES (frames kept per allocation under --tracemalloc, default 1; 0: object census only),
+MO_BENCH_OPERATOR_SRC (with --tracemalloc: the operator package directory to run, default operator/).
 Writes benchmarks/results/fleet_schedule.json (one entry per N, merged with earlier runs).
 """
 
@@ -201,7 +202,8 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
         env["MO_TRACEMALLOC_FRAMES"] = os.environ.get("MO_BENCH_TRACE_FRAMES", "1")
         env["MO_TRACEMALLOC_OUT"] = str(PROFILE)
         command = [sys.executable, "-m", "benchmarks.traced_operator", "run"]
-        env = {**env, "PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'operator'}:{ROOT}"}
+        source = os.environ.get("MO_BENCH_OPERATOR_SRC", str(ROOT / "operator"))  # e.g. an older tree
+        env = {**env, "PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{source}:{ROOT}"}
     operator = stack_lib.OperatorProcess(
         stack, namespaces=[], log_path=ROOT / ".demo" / f"{prefix}.log", extra_env=env, command=command
     ).start()
