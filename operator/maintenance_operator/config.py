@@ -58,7 +58,9 @@ class OperatorConfig(BaseSettings):
         default=8, ge=1, description="Prometheus queries in flight at once, all endpoints together."
     )
     prometheus_queries_per_second: float = Field(
-        default=100.0, ge=0, description="Queries started per second on one Prometheus endpoint (0: no limit)."
+        default=100.0,
+        ge=0,
+        description="Queries started per second on one Prometheus endpoint (0: no limit).",
     )
     anthropic_api_key_env: str = Field(
         default="ANTHROPIC_API_KEY", description="Environment variable holding the default Anthropic API key."
