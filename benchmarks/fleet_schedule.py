@@ -65,7 +65,17 @@ def scrape(url: str) -> str:
 
 
 def apiserver_requests(api: client.ApiClient) -> float:
-    """Every request the API server has served (apiserver_request_total summed)."""
+    """Every request the API server has served (apiserver_request_total summed); a busy API server may
+    break off its long /metrics answer, so it is asked again."""
+    for _attempt in range(4):
+        try:
+            return _apiserver_requests(api)
+        except Exception:  # noqa: BLE001  urllib3 and client errors alike: ask again
+            time.sleep(3)
+    return _apiserver_requests(api)
+
+
+def _apiserver_requests(api: client.ApiClient) -> float:
     method, url, headers, _, _ = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
     text = bytes(api.call_api(method, url, header_params=headers).read()).decode()
     total = 0.0
