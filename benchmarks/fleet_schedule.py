@@ -70,7 +70,7 @@ def apiserver_requests(api: client.ApiClient) -> float:
     for _attempt in range(4):
         try:
             return _apiserver_requests(api)
-        except Exception:  # noqa: BLE001  urllib3 and client errors alike: ask again
+        except Exception:  # urllib3 and client errors alike: ask again
             time.sleep(3)
     return _apiserver_requests(api)
 
