@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import kopf
+
 from maintenance_operator.adapters import crs
 from maintenance_operator.handlers import remediation as handler
 
@@ -12,3 +14,15 @@ def test_escalations_are_ticked_until_acknowledged() -> None:
     assert not handler._open(status=escalated_status, annotations={crs.ACK_ANNOTATION: "alice"})
     assert not handler._open(status={"phase": "Succeeded"}, annotations={})
     assert handler._open(status={"phase": "AwaitingApproval"}, annotations={})
+
+
+def test_remediations_are_indexed_for_dedupe_and_the_guard() -> None:
+    registry = kopf.get_default_registry()
+    assert "remediation_summaries" in [h.id for h in registry._indexing.get_all_handlers()]
+    body = {
+        "metadata": {"name": "r1", "namespace": "shop", "labels": {}},
+        "spec": {"targetRef": {"name": "chat"}, "issue": {"severity": "high"}},
+        "status": {"phase": "Executing", "startedAt": "t1"},
+    }
+    indexed = handler.remediation_summaries(namespace="shop", body=kopf.Body(body))
+    assert indexed == {"shop": crs.remediation_summary(body)}
