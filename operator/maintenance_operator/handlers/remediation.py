@@ -63,9 +63,10 @@ async def _advance(body: kopf.Body, memo: kopf.Memo) -> None:
 
 
 @kopf.index(api.GROUP, api.VERSION, PLURAL)
-def remediation_summaries(namespace: str, body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+async def remediation_summaries(namespace: str, body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
     """Every Remediation's summary by namespace (``crs.remediation_summary``): the proposal's dedupe and
-    the execution guard read it instead of LISTing. kopf holds every handler until the index is filled."""
+    the execution guard read it instead of LISTing. kopf holds every handler until the index is filled.
+    Async: a sync handler would hop to kopf's thread pool for every Remediation event."""
     return {namespace: crs.remediation_summary(body)}
 
 

@@ -16,7 +16,7 @@ def test_escalations_are_ticked_until_acknowledged() -> None:
     assert handler._open(status={"phase": "AwaitingApproval"}, annotations={})
 
 
-def test_remediations_are_indexed_for_dedupe_and_the_guard() -> None:
+async def test_remediations_are_indexed_for_dedupe_and_the_guard() -> None:
     registry = kopf.get_default_registry()
     assert "remediation_summaries" in [h.id for h in registry._indexing.get_all_handlers()]
     body = {
@@ -24,5 +24,5 @@ def test_remediations_are_indexed_for_dedupe_and_the_guard() -> None:
         "spec": {"targetRef": {"name": "chat"}, "issue": {"severity": "high"}},
         "status": {"phase": "Executing", "startedAt": "t1"},
     }
-    indexed = handler.remediation_summaries(namespace="shop", body=kopf.Body(body))
+    indexed = await handler.remediation_summaries(namespace="shop", body=kopf.Body(body))
     assert indexed == {"shop": crs.remediation_summary(body)}
