@@ -25,6 +25,8 @@ DEFAULT_MODEL = "claude-sonnet-4-6"
 FINALIZER = f"{v1alpha1.GROUP}/finalizer"
 FIELD_MANAGER = "maintenance-operator"
 ENV_PREFIX = "MAINTENANCE_OPERATOR_"
+#: kopf workers per watched kind = this * max_concurrent_assessments (16 -> 64).
+KOPF_WORKERS_PER_ASSESSMENT_SLOT = 4
 
 
 #: The variables ``OperatorConfig.from_env(environ)`` reads instead of the process's.
@@ -175,7 +177,10 @@ def apply_kopf_settings(settings: kopf.OperatorSettings, config: OperatorConfig)
     settings.networking.connect_timeout = config.connect_timeout
     settings.posting.loggers = False
     settings.execution.max_workers = 8
-    settings.batching.error_delays = (1, 2, 5, 10, 30, 60)
+    # Per watched kind, objects handled at once: without a bound, 1,000 policies resumed (or assessments
+    # queued) at once each hold a worker, a body and a handler while they wait for the API or a slot.
+    settings.queueing.worker_limit = KOPF_WORKERS_PER_ASSESSMENT_SLOT * config.max_concurrent_assessments
+    settings.queueing.error_delays = (1, 2, 5, 10, 30, 60)
     if config.peering is None:
         settings.peering.standalone = True
     else:

@@ -316,7 +316,7 @@ class AnalysesLoop:
             change = shared_status.ConditionChange(
                 "Analyses", False, "TargetUnreadable", message, observed_generation=generation
             )
-            if not _holds(status, change):  # an unchanged condition is not written again every tick
+            if not shared_status.holds(status.get("conditions") or [], [change]):  # not every tick
                 await shared_status.write(
                     store,
                     kind="MaintenancePolicy",
@@ -349,18 +349,6 @@ class AnalysesLoop:
         if outcome.raised:
             events.append(("Normal", "FindingsRaised", f"{len(outcome.raised)} findings need a human"))
         self.post_events(kopf.Body(body), events)
-
-
-def _holds(status: Mapping[str, Any], change: shared_status.ConditionChange) -> bool:
-    """True if the status already carries this condition (same status, reason and message)."""
-    wanted = "Unknown" if change.status is None else str(change.status)
-    return any(
-        c.get("type") == change.type
-        and c.get("status") == wanted
-        and c.get("reason") == change.reason
-        and c.get("message") == change.message
-        for c in status.get("conditions") or []
-    )
 
 
 def loop_of(memo: Any) -> AnalysesLoop:
