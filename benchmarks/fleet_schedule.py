@@ -10,7 +10,9 @@ Uses the local cluster in ``$MO_CLUSTER_DIR`` (default .cluster; started if down
 MO_BENCH_WINDOW (seconds measured, default 300), MO_BENCH_HEALTH / MO_BENCH_PERFORMANCE (schedule,
 default 5m / 15m, the production schedule; the spread at start is the health-check interval),
 MO_BENCH_TRACE_FRAMES (frames kept per allocation under --tracemalloc, default 1; 0: object census only),
-MO_BENCH_OPERATOR_SRC (with --tracemalloc: the operator package directory to run, default operator/).
+MO_BENCH_OPERATOR_SRC (with --tracemalloc: the operator package directory to run, default operator/),
+MO_BENCH_LABEL (the result's key is "<N>-<label>", its profile fleet_profile_<N>_<label>.txt; default
+"tracemalloc" with the flag, none without).
 Writes benchmarks/results/fleet_schedule.json (one entry per N, merged with earlier runs).
 """
 
@@ -39,7 +41,7 @@ sys.path.insert(0, str(ROOT / "hack"))
 import chatapp_stack as stack_lib  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "fleet_schedule.json"
-PROFILE = ROOT / "benchmarks" / "results" / "fleet_tracemalloc.txt"
+PROFILES = ROOT / "benchmarks" / "results"
 PER_NAMESPACE = 10
 WINDOW = float(os.environ.get("MO_BENCH_WINDOW", "300"))
 HEALTH = os.environ.get("MO_BENCH_HEALTH", "5m")  # the production schedule of issue 16
@@ -198,6 +200,8 @@ def completed_in(api: client.ApiClient, namespaces: list[str], since: float, unt
 
 
 def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str, Any]:
+    label = os.environ.get("MO_BENCH_LABEL", "tracemalloc")
+    profile_path = PROFILES / f"fleet_profile_{policies}_{label}.txt"
     api = stack.api()
     prefix = f"bench-fleet-{policies}"
     metrics_port = _free_port()
@@ -209,10 +213,12 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
         "MAINTENANCE_OPERATOR_LOG_LEVEL": "WARNING",
         "MAINTENANCE_OPERATOR_SCHEDULE_SPREAD_SECONDS": str(stack_lib_seconds(HEALTH)),
     }
+    if os.environ.get("MALLOC_ARENA_MAX"):  # glibc arenas: measured with and without (docs/decisions.md)
+        env["MALLOC_ARENA_MAX"] = os.environ["MALLOC_ARENA_MAX"]
     command = None
     if profile:
         env["MO_TRACEMALLOC_FRAMES"] = os.environ.get("MO_BENCH_TRACE_FRAMES", "1")
-        env["MO_TRACEMALLOC_OUT"] = str(PROFILE)
+        env["MO_TRACEMALLOC_OUT"] = str(profile_path)
         command = [sys.executable, "-m", "benchmarks.traced_operator", "run"]
         source = os.environ.get("MO_BENCH_OPERATOR_SRC", str(ROOT / "operator"))  # e.g. an older tree
         env = {**env, "PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{source}:{ROOT}"}
@@ -239,10 +245,10 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
         load_after = os.getloadavg()[0]
         text = scrape(url)
         if profile:
-            PROFILE.unlink(missing_ok=True)
+            profile_path.unlink(missing_ok=True)
             operator.process.send_signal(signal.SIGUSR1)
             waited = time.time() + 300  # a snapshot of a large heap takes a while on a busy machine
-            while not PROFILE.exists() and time.time() < waited:
+            while not profile_path.exists() and time.time() < waited:
                 time.sleep(2)
         done = completed_in(api, namespaces, started, time.time())
     finally:
@@ -283,6 +289,7 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
         "prometheus_queries_per_s_all_clients": round((queries_after - queries_before) / WINDOW, 2),
         "load_average_1m_start_end": [round(load_before, 2), round(load_after, 2)],
         "tracemalloc": profile,
+        "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX"),
     }
 
 
@@ -303,7 +310,8 @@ def main(argv: list[str]) -> None:
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for size in sizes:
         entry = measure(stack, size, profile=profile)
-        results[f"{size}{'-tracemalloc' if profile else ''}"] = entry
+        label = os.environ.get("MO_BENCH_LABEL", "tracemalloc" if profile else "")
+        results[f"{size}-{label}" if label else str(size)] = entry
         print(json.dumps(entry, indent=2), flush=True)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
