@@ -623,6 +623,7 @@ def test_scheduling_and_api_limits_reach_the_operator_settings(default: Manifest
     assert env["MAINTENANCE_OPERATOR_SCHEDULE_SPREAD_SECONDS"] == "10"
     assert env["MAINTENANCE_OPERATOR_API_QPS"] == "50"
     assert env["MAINTENANCE_OPERATOR_API_BURST"] == "100"
+    assert env["MALLOC_ARENA_MAX"] == "2"  # measured with it: the fleet benchmark, operator_rss
     tuned = render(
         "--set",
         "operator.maxConcurrentAssessments=32",
