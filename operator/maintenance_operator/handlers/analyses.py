@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import kopf
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import workload
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import cadence, scheduling
 from maintenance_operator.handlers import common
@@ -47,6 +47,16 @@ STATUS_FIELD = {
 }
 
 
+def _last_report(
+    status: api.MaintenancePolicyStatus, analysis: cadence.Analysis
+) -> api.CapacityReport | api.ConfigAuditReport | api.SecurityReport | None:
+    if analysis is cadence.Analysis.CAPACITY:
+        return status.capacity
+    if analysis is cadence.Analysis.CONFIG_AUDIT:
+        return status.config_audit
+    return status.security
+
+
 class AnalysisTarget(ports.AuditTarget, ports.CapacityTarget, Protocol):
     """Both ports: what adapters.workload.WorkloadReader offers."""
 
@@ -64,7 +74,11 @@ class Outcome:
 
 
 def due_analyses(
-    *, policy: api.MaintenancePolicySpec, status: Mapping[str, Any], now: float, target_fingerprint: str
+    *,
+    policy: api.MaintenancePolicySpec,
+    status: api.MaintenancePolicyStatus,
+    now: float,
+    target_fingerprint: str,
 ) -> list[cadence.Analysis]:
     """The analyses due at ``now`` given the reports already in the status."""
     a = policy.analyses
@@ -75,9 +89,10 @@ def due_analyses(
     }
     due = []
     for analysis, (enabled, interval) in settings.items():
-        report = status.get(STATUS_FIELD[analysis]) or {}
+        report = _last_report(status, analysis)
         last = cadence.LastRun(
-            cadence.epoch(report.get("analyzedAt")), str(report.get("targetFingerprint", ""))
+            cadence.epoch(report.analyzed_at) if report else None,
+            report.target_fingerprint if isinstance(report, api.ConfigAuditReport) else "",
         )
         decision = cadence.decide(
             analysis=analysis,
@@ -95,7 +110,7 @@ def due_analyses(
 async def run_due(
     *,
     policy: api.MaintenancePolicySpec,
-    status: Mapping[str, Any],
+    status: api.MaintenancePolicyStatus,
     name: str,
     namespace: str,
     target: AnalysisTarget,
@@ -107,9 +122,7 @@ async def run_due(
     """Run every due analysis; never raises for a failing one (it is reported instead). With
     ``findings_to`` and ``policy_body``, audit and security findings become Remediations there."""
     out = Outcome({}, [], [])
-    known_good: api.KnownGoodConfig | None = None
-    if status.get("knownGoodConfig"):  # drift is only judged against values proven healthy
-        known_good, _ = common.parse(api.KnownGoodConfig, status["knownGoodConfig"])
+    known_good = status.known_good_config  # drift is only judged against values proven healthy
     deployment = await target.deployment()
     config_ref = policy.actions.config_patch.config_map_ref
     config_version = await target.config_map_version(config_ref.name) if config_ref is not None else ""
@@ -292,7 +305,8 @@ class AnalysesLoop:
         policy, _error = common.parse(api.MaintenancePolicySpec, body.get("spec"))
         if policy is None or policy.suspend:
             return
-        status = body.get("status") or {}
+        read = stored.read(api.MaintenancePolicyStatus, body)
+        conditions = [c.wire() for c in read.status.conditions]
         spec_prometheus = policy.prometheus
 
         async def prometheus() -> ports.RangeSource:
@@ -302,7 +316,7 @@ class AnalysesLoop:
         try:
             outcome = await run_due(
                 policy=policy,
-                status=status,
+                status=read.status,  # a malformed report reads as missing: that analysis runs again
                 name=name,
                 namespace=namespace,
                 target=self.target_of(namespace, policy.target_ref.name),
@@ -316,7 +330,7 @@ class AnalysesLoop:
             change = shared_status.ConditionChange(
                 "Analyses", False, "TargetUnreadable", message, observed_generation=generation
             )
-            if not shared_status.holds(status.get("conditions") or [], [change]):  # not every tick
+            if not shared_status.holds(conditions, [change]):  # not every tick
                 await shared_status.write(
                     store,
                     kind="MaintenancePolicy",
@@ -361,7 +375,7 @@ def loop_of(memo: Any) -> AnalysesLoop:
 @kopf.on.startup()
 async def start_analyses(memo: kopf.Memo, **_: Any) -> None:
     def target_of(namespace: str, name: str) -> AnalysisTarget:
-        return workload.WorkloadReader(from_memo(memo).api_client, namespace=namespace, name=name)
+        return from_memo(memo).workload(namespace=namespace, name=name)
 
     async def prometheus_of(namespace: str, spec: api.PrometheusSpec) -> ports.RangeSource:
         return await from_memo(memo).querier(namespace=namespace, spec=spec)

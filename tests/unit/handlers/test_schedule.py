@@ -159,13 +159,14 @@ async def test_watch_handlers_keep_the_inventory_and_the_heap() -> None:
 
 
 def test_the_fleet_keeps_a_compact_copy_of_each_policy() -> None:
+    from pathlib import Path
+
     import yaml
 
-    from tests.unit.test_samples import SAMPLES
-
+    samples = Path(__file__).resolve().parents[3] / "crds" / "samples"
     sample = next(
         d
-        for d in yaml.safe_load_all((SAMPLES / "chatapp-policy.yaml").read_text())
+        for d in yaml.safe_load_all((samples / "chatapp-policy.yaml").read_text())
         if d and d.get("kind") == "MaintenancePolicy"
     )
     stamp = "2030-01-01T00:00:00Z"
