@@ -7,7 +7,12 @@ profile of the operator at the end of the window (``--tracemalloc``).
 
 Run: ``PYTHONPATH=operator .venv/bin/python -m benchmarks.fleet_schedule 100 [1000] [--tracemalloc]``.
 Uses the local cluster in ``$MO_CLUSTER_DIR`` (default .cluster; started if down). Knobs:
-MO_BENCH_WINDOW (seconds measured, default 300), MO_BENCH_HEALTH (health-check interval, default 2m).
+MO_BENCH_WINDOW (seconds measured, default 300), MO_BENCH_HEALTH / MO_BENCH_PERFORMANCE (schedule,
+default 5m / 15m, the production schedule; the spread at start is the health-check interval),
+MO_BENCH_TRACE_FRAMES (frames kept per allocation under --tracemalloc, default 1; 0: object census only),
+MO_BENCH_OPERATOR_SRC (with --tracemalloc: the operator package directory to run, default operator/),
+MO_BENCH_LABEL (the result's key is "<N>-<label>", its profile fleet_profile_<N>_<label>.txt; default
+"tracemalloc" with the flag, none without).
 Writes benchmarks/results/fleet_schedule.json (one entry per N, merged with earlier runs).
 """
 
@@ -36,10 +41,11 @@ sys.path.insert(0, str(ROOT / "hack"))
 import chatapp_stack as stack_lib  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "fleet_schedule.json"
-PROFILE = ROOT / "benchmarks" / "results" / "fleet_tracemalloc.txt"
+PROFILES = ROOT / "benchmarks" / "results"
 PER_NAMESPACE = 10
 WINDOW = float(os.environ.get("MO_BENCH_WINDOW", "300"))
-HEALTH = os.environ.get("MO_BENCH_HEALTH", "2m")
+HEALTH = os.environ.get("MO_BENCH_HEALTH", "5m")  # the production schedule of issue 16
+PERFORMANCE = os.environ.get("MO_BENCH_PERFORMANCE", "15m")
 FINISHED = {"Completed", "Inconclusive", "Failed"}
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -61,7 +67,17 @@ def scrape(url: str) -> str:
 
 
 def apiserver_requests(api: client.ApiClient) -> float:
-    """Every request the API server has served (apiserver_request_total summed)."""
+    """Every request the API server has served (apiserver_request_total summed); a busy API server may
+    break off its long /metrics answer, so it is asked again."""
+    for _attempt in range(4):
+        try:
+            return _apiserver_requests(api)
+        except Exception:  # urllib3 and client errors alike: ask again
+            time.sleep(3)
+    return _apiserver_requests(api)
+
+
+def _apiserver_requests(api: client.ApiClient) -> float:
     method, url, headers, _, _ = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
     text = bytes(api.call_api(method, url, header_params=headers).read()).decode()
     total = 0.0
@@ -69,6 +85,14 @@ def apiserver_requests(api: client.ApiClient) -> float:
         if line.startswith("apiserver_request_total{"):
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def prometheus_queries(stack: stack_lib.Stack) -> float:
+    """Instant and range queries Prometheus has answered (its own counter, every client)."""
+    text = scrape(f"{stack.prometheus_url}/metrics")
+    return sample(text, "prometheus_http_requests_total", 'handler="/api/v1/query') + sample(
+        text, "prometheus_http_requests_total", 'handler="/api/v1/query_range'
+    )
 
 
 def sample(text: str, name: str, labels: str = "") -> float:
@@ -122,7 +146,7 @@ def create_fleet(api: client.ApiClient, policies: int, prefix: str) -> list[str]
                 raise
         for j in range(PER_NAMESPACE):
             body = stack_lib.demo_policy(
-                namespace, schedule={"healthCheck": HEALTH, "performanceAnalysis": "10m"}
+                namespace, schedule={"healthCheck": HEALTH, "performanceAnalysis": PERFORMANCE}
             )
             body["metadata"]["name"] = f"chatapp-{j:02d}"
             stack_lib.create(api, "maintenancepolicies", namespace, body)
@@ -130,6 +154,37 @@ def create_fleet(api: client.ApiClient, policies: int, prefix: str) -> list[str]
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(one_namespace, namespaces))
     return namespaces
+
+
+def wait_gone(api: client.ApiClient, prefix: str, *, timeout: float = 900) -> None:
+    """An earlier run's namespaces are deleted without waiting: creating in a terminating one is refused."""
+    core = client.CoreV1Api(api)
+    deadline = time.time() + timeout
+    while any(n.metadata.name.startswith(prefix) for n in core.list_namespace().items):
+        if time.time() > deadline:
+            raise RuntimeError(f"namespaces {prefix}-* still terminating after {timeout:.0f} s")
+        time.sleep(5)
+
+
+def release_finalizers(api: client.ApiClient, namespaces: list[str]) -> None:
+    """The operator is stopped: drop its finalizers, or the namespaces never finish terminating."""
+    custom = client.CustomObjectsApi(api)
+
+    def one_namespace(namespace: str) -> None:
+        for plural in ("maintenancepolicies", "remediations"):
+            for item in stack_lib.items(api, plural, namespace):
+                if item["metadata"].get("finalizers"):
+                    custom.patch_namespaced_custom_object(
+                        stack_lib.GROUP,
+                        stack_lib.VERSION,
+                        namespace,
+                        plural,
+                        item["metadata"]["name"],
+                        {"metadata": {"finalizers": None}},
+                    )
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(one_namespace, namespaces))
 
 
 def completed_in(api: client.ApiClient, namespaces: list[str], since: float, until: float) -> int:
@@ -145,9 +200,12 @@ def completed_in(api: client.ApiClient, namespaces: list[str], since: float, unt
 
 
 def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str, Any]:
+    label = os.environ.get("MO_BENCH_LABEL", "tracemalloc")
+    profile_path = PROFILES / f"fleet_profile_{policies}_{label}.txt"
     api = stack.api()
     prefix = f"bench-fleet-{policies}"
     metrics_port = _free_port()
+    wait_gone(api, prefix + "-")
     namespaces = create_fleet(api, policies, prefix)
     env = {
         "MAINTENANCE_OPERATOR_WEBHOOK_MODE": "none",
@@ -155,12 +213,15 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
         "MAINTENANCE_OPERATOR_LOG_LEVEL": "WARNING",
         "MAINTENANCE_OPERATOR_SCHEDULE_SPREAD_SECONDS": str(stack_lib_seconds(HEALTH)),
     }
+    if os.environ.get("MALLOC_ARENA_MAX"):  # glibc arenas: measured with and without (docs/decisions.md)
+        env["MALLOC_ARENA_MAX"] = os.environ["MALLOC_ARENA_MAX"]
     command = None
     if profile:
-        env["PYTHONTRACEMALLOC"] = "1"
-        env["MO_TRACEMALLOC_OUT"] = str(PROFILE)
+        env["MO_TRACEMALLOC_FRAMES"] = os.environ.get("MO_BENCH_TRACE_FRAMES", "1")
+        env["MO_TRACEMALLOC_OUT"] = str(profile_path)
         command = [sys.executable, "-m", "benchmarks.traced_operator", "run"]
-        env = {**env, "PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'operator'}:{ROOT}"}
+        source = os.environ.get("MO_BENCH_OPERATOR_SRC", str(ROOT / "operator"))  # e.g. an older tree
+        env = {**env, "PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{source}:{ROOT}"}
     operator = stack_lib.OperatorProcess(
         stack, namespaces=[], log_path=ROOT / ".demo" / f"{prefix}.log", extra_env=env, command=command
     ).start()
@@ -171,6 +232,8 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
     try:
         started = time.time()
         api_before = apiserver_requests(api)
+        queries_before = prometheus_queries(stack)
+        load_before = os.getloadavg()[0]
         cpu_before = cpu_seconds(pid)
         end = started + WINDOW
         while time.time() < end:
@@ -178,13 +241,19 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
             time.sleep(2)
         cpu = cpu_seconds(pid) - cpu_before
         api_after = apiserver_requests(api)
+        queries_after = prometheus_queries(stack)
+        load_after = os.getloadavg()[0]
         text = scrape(url)
         if profile:
+            profile_path.unlink(missing_ok=True)
             operator.process.send_signal(signal.SIGUSR1)
-            time.sleep(10)
+            waited = time.time() + 300  # a snapshot of a large heap takes a while on a busy machine
+            while not profile_path.exists() and time.time() < waited:
+                time.sleep(2)
         done = completed_in(api, namespaces, started, time.time())
     finally:
         operator.stop()
+        release_finalizers(api, namespaces)
         for namespace in namespaces:
             subprocess.run(
                 [
@@ -203,7 +272,7 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
     return {
         "policies": policies,
         "namespaces": len(namespaces),
-        "schedule": {"healthCheck": HEALTH, "performanceAnalysis": "10m"},
+        "schedule": {"healthCheck": HEALTH, "performanceAnalysis": PERFORMANCE},
         "window_seconds": WINDOW,
         "assessments_completed_per_minute": round(done / (WINDOW / 60), 1),
         "schedule_lag_started_p50_s": quantile(histogram(text, "started"), 0.5),
@@ -217,7 +286,10 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
             sample(text, "maintenance_operator_api_requests_total") / WINDOW, 2
         ),
         "apiserver_requests_per_s_all_clients": round((api_after - api_before) / WINDOW, 2),
+        "prometheus_queries_per_s_all_clients": round((queries_after - queries_before) / WINDOW, 2),
+        "load_average_1m_start_end": [round(load_before, 2), round(load_after, 2)],
         "tracemalloc": profile,
+        "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX"),
     }
 
 
@@ -238,7 +310,8 @@ def main(argv: list[str]) -> None:
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for size in sizes:
         entry = measure(stack, size, profile=profile)
-        results[f"{size}{'-tracemalloc' if profile else ''}"] = entry
+        label = os.environ.get("MO_BENCH_LABEL", "tracemalloc" if profile else "")
+        results[f"{size}-{label}" if label else str(size)] = entry
         print(json.dumps(entry, indent=2), flush=True)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")

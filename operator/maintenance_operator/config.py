@@ -25,6 +25,8 @@ DEFAULT_MODEL = "claude-sonnet-4-6"
 FINALIZER = f"{v1alpha1.GROUP}/finalizer"
 FIELD_MANAGER = "maintenance-operator"
 ENV_PREFIX = "MAINTENANCE_OPERATOR_"
+#: kopf workers per watched kind = this * max_concurrent_assessments (16 -> 64).
+KOPF_WORKERS_PER_ASSESSMENT_SLOT = 4
 
 
 #: The variables ``OperatorConfig.from_env(environ)`` reads instead of the process's.
@@ -58,7 +60,9 @@ class OperatorConfig(BaseSettings):
         default=8, ge=1, description="Prometheus queries in flight at once, all endpoints together."
     )
     prometheus_queries_per_second: float = Field(
-        default=50.0, ge=0, description="Queries started per second on one Prometheus endpoint (0: no limit)."
+        default=100.0,
+        ge=0,
+        description="Queries started per second on one Prometheus endpoint (0: no limit).",
     )
     anthropic_api_key_env: str = Field(
         default="ANTHROPIC_API_KEY", description="Environment variable holding the default Anthropic API key."
@@ -173,7 +177,10 @@ def apply_kopf_settings(settings: kopf.OperatorSettings, config: OperatorConfig)
     settings.networking.connect_timeout = config.connect_timeout
     settings.posting.loggers = False
     settings.execution.max_workers = 8
-    settings.batching.error_delays = (1, 2, 5, 10, 30, 60)
+    # Per watched kind, objects handled at once: without a bound, 1,000 policies resumed (or assessments
+    # queued) at once each hold a worker, a body and a handler while they wait for the API or a slot.
+    settings.queueing.worker_limit = KOPF_WORKERS_PER_ASSESSMENT_SLOT * config.max_concurrent_assessments
+    settings.queueing.error_delays = (1, 2, 5, 10, 30, 60)
     if config.peering is None:
         settings.peering.standalone = True
     else:

@@ -73,3 +73,16 @@ def test_a_bad_value_is_a_clear_startup_error(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("MAINTENANCE_OPERATOR_PROMETHEUS_MAX_CONCURRENT_QUERIES", "0")
     with pytest.raises(pydantic.ValidationError, match="prometheus_max_concurrent_queries"):
         OperatorConfig.from_env()
+
+
+def test_kopf_handles_a_bounded_number_of_objects_at_once() -> None:
+    import kopf
+
+    from maintenance_operator.config import apply_kopf_settings
+
+    settings = kopf.OperatorSettings()
+    assert settings.queueing.worker_limit is None  # kopf's default: one worker per object, unbounded
+    apply_kopf_settings(
+        settings, OperatorConfig.from_env({"MAINTENANCE_OPERATOR_MAX_CONCURRENT_ASSESSMENTS": "8"})
+    )
+    assert settings.queueing.worker_limit == 32

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kubernetes import client, config
@@ -12,6 +13,7 @@ from kubernetes.client.exceptions import ApiException
 
 from maintenance_operator.adapters import errors, throttle
 from maintenance_operator.api import v1alpha1
+from maintenance_operator.domain import machine
 
 POLICY_LABEL = f"{v1alpha1.GROUP}/policy"
 TARGET_LABEL = f"{v1alpha1.GROUP}/target"
@@ -38,12 +40,62 @@ async def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
     return await throttle.call(function, *args, **kwargs)
 
 
+def remediation_summary(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What the proposal's dedupe and the execution guard read of a Remediation, in its wire shape: name,
+    labels, the acknowledgement, target, the issue's severity and detection, phase and start; the plan
+    only while it can still absorb a new issue (not started yet, or running)."""
+    meta = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    status = body.get("status") or {}
+    issue = spec.get("issue") or {}
+    phase = status.get("phase")
+    ack = (meta.get("annotations") or {}).get(ACK_ANNOTATION)
+    kept_spec: dict[str, Any] = {
+        "targetRef": dict(spec.get("targetRef") or {}),
+        "issue": {k: issue[k] for k in ("severity", "detectedAt", "predicted") if k in issue},
+    }
+    if phase is None or phase in machine.values(machine.ABSORBING):
+        kept_spec["plan"] = spec.get("plan") or {}
+    return {
+        "metadata": {
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "labels": dict(meta.get("labels") or {}),
+            "annotations": {ACK_ANNOTATION: ack} if ack else {},
+        },
+        "spec": kept_spec,
+        "status": {k: status[k] for k in ("phase", "startedAt") if k in status},
+    }
+
+
+def _labelled(item: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    found = (item.get("metadata") or {}).get("labels") or {}
+    return all(found.get(k) == v for k, v in labels.items())
+
+
 class CustomResources:
     """Thin async wrapper over CustomObjectsApi for the three kinds."""
 
     def __init__(self, api_client: client.ApiClient) -> None:
         self._objects = client.CustomObjectsApi(api_client)
         self._core = client.CoreV1Api(api_client)
+        #: Remediation summaries by namespace, kept by a watch (the operator's kopf index); None: LIST.
+        self.watched_remediations: Mapping[str, Iterable[Mapping[str, Any]]] | None = None
+
+    async def remediations(
+        self, namespace: str, *, labels: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Summaries (``remediation_summary``) of the namespace's Remediations with these labels: from the
+        watch when the operator keeps one (no LIST), else from one LIST."""
+        wanted = labels or {}
+        if self.watched_remediations is not None:
+            return [
+                copy.deepcopy(dict(s))
+                for s in self.watched_remediations.get(namespace, ())
+                if _labelled(s, wanted)
+            ]
+        items = await self.list("Remediation", namespace, labels=wanted)
+        return [remediation_summary(i) for i in items]
 
     @errors.boundary
     async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:

@@ -26,7 +26,7 @@ from maintenance_operator import metrics
 from maintenance_operator.adapters import prometheus as prom
 
 DEFAULT_MAX_CONCURRENT = 8
-DEFAULT_QPS = 50.0
+DEFAULT_QPS = 100.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,20 +1,22 @@
 """kopf wiring of the periodic analyses: capacity planning, configuration audit, security review.
 
-One timer per policy ticks every ``ANALYSES_TICK_SECONDS``; ``domain.cadence`` says which analysis is
-due (capacity daily, configuration audit weekly and on every target change, security daily, all
-configurable under ``spec.analyses``). Each due analysis runs through its reconciler and writes its
-report to the policy status (``capacity``, ``configAudit``, ``security``), sets the ``Analyses``
-condition, posts an Event and updates the metrics. A failing analysis is reported, never retried in a
-loop: the others still run and the next is due one interval later. Nothing here writes to the target.
+One loop for every policy (``AnalysesLoop``, a heap of due times fed by the policy watch) checks each
+policy every ``ANALYSES_TICK_SECONDS``; ``domain.cadence`` says which analysis is due (capacity daily,
+configuration audit weekly and on every target change, security daily, all configurable under
+``spec.analyses``). Each due analysis runs through its reconciler and writes its report to the policy
+status (``capacity``, ``configAudit``, ``security``), sets the ``Analyses`` condition, posts an Event and
+updates the metrics. A failing analysis is reported, never retried in a loop: the others still run and
+the next is due one interval later. Nothing here writes to the target.
 
 The configuration audit also re-runs when the target's generation or the allowlisted ConfigMap's
-resourceVersion changes. Audit and security findings and right-sizing recommendations become
-Remediations (``audit.raise_findings``, ``capacity.raise_recommendations``), one per finding, which
-always wait for a human.
+resourceVersion changes (seen at the next check). Audit and security findings and right-sizing
+recommendations become Remediations (``audit.raise_findings``, ``capacity.raise_recommendations``), one
+per finding, which always wait for a human.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -24,18 +26,20 @@ from typing import Any, Protocol
 import kopf
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import prometheus_pool
 from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import cadence
+from maintenance_operator.domain import cadence, scheduling
 from maintenance_operator.handlers import common
-from maintenance_operator.reconcilers import audit, ports
+from maintenance_operator.reconcilers import audit, ports, scheduler, shared_status
 from maintenance_operator.reconcilers import capacity as capacity_reconciler
 from maintenance_operator.runtime import from_memo
 
 log = logging.getLogger(__name__)
 PLURAL = "maintenancepolicies"
-ANALYSES_TICK_SECONDS = 60.0
+#: How often each policy's target is checked for due analyses (and for a changed target or ConfigMap).
+ANALYSES_TICK_SECONDS = 300.0
+#: The first check after start (or after a policy appears) comes this much later, plus the hash offset.
+ANALYSES_INITIAL_DELAY_SECONDS = 15.0
 STATUS_FIELD = {
     cadence.Analysis.CAPACITY: "capacity",
     cadence.Analysis.CONFIG_AUDIT: "configAudit",
@@ -238,68 +242,160 @@ def _record_metrics(
         metrics.VULNERABILITIES.labels(namespace, name, "all", "overdue").set(report.overdue_vulnerabilities)
 
 
-@kopf.timer(api.GROUP, api.VERSION, PLURAL, interval=ANALYSES_TICK_SECONDS, initial_delay=15.0, id="analyses")
-async def run_analyses(
-    spec: kopf.Spec,
-    status: kopf.Status,
-    name: str,
-    namespace: str,
-    body: kopf.Body,
-    patch: kopf.Patch,
-    memo: kopf.Memo,
-    **_: Any,
-) -> None:
-    """Run the analyses that are due and record their reports in the policy status."""
-    policy, _error = common.parse(api.MaintenancePolicySpec, spec)
-    if policy is None or policy.suspend:
-        return
-    runtime = from_memo(memo)
-    reader = runtime.workload(namespace=namespace, name=policy.target_ref.name)
-    spec_prometheus = policy.prometheus
+Key = tuple[str, str]  # (namespace, policy name)
 
-    async def prometheus() -> prometheus_pool.AsyncPrometheus:
-        return await runtime.querier(namespace=namespace, spec=spec_prometheus)
 
-    generation = body.get("metadata", {}).get("generation")
-    read = stored.read(api.MaintenancePolicyStatus, body)
-    conditions = [c.wire() for c in read.status.conditions]
-    try:
-        outcome = await run_due(
-            policy=policy,
-            status=read.status,  # a malformed report reads as missing: that analysis runs again
-            name=name,
+class AnalysesLoop:
+    """Every policy's analyses on one heap of due times (no kopf timer, hence no live body, per policy).
+
+    The policy watch only adds and removes keys; when a key is due its policy is read fresh, the due
+    analyses run (``run_due``) and their reports, the ``Analyses`` condition (merged by type, see
+    ``reconcilers/shared_status``) and Events are written. The next check is one tick later; a new key
+    starts within the tick, at its hash offset, so a fleet never starts its analyses at once."""
+
+    def __init__(
+        self,
+        *,
+        resources: Callable[[], ports.ObjectStore],
+        target_of: Callable[[str, str], AnalysisTarget],
+        prometheus_of: Callable[[str, api.PrometheusSpec], Awaitable[ports.RangeSource]],
+        tick: float = ANALYSES_TICK_SECONDS,
+        initial_delay: float = ANALYSES_INITIAL_DELAY_SECONDS,
+        clock: Callable[[], float] = time.time,
+        post_events: Callable[[kopf.Body, list[tuple[str, str, str]]], None] = common.post_events,
+    ) -> None:
+        self.resources = resources
+        self.post_events = post_events
+        self.target_of = target_of
+        self.prometheus_of = prometheus_of
+        self.tick = tick
+        self.initial_delay = initial_delay
+        self.clock = clock
+        self.scheduler: scheduler.Scheduler[Key] = scheduler.Scheduler(
+            self.fire, clock=clock, max_concurrent_fires=2
+        )
+        self.known: set[Key] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def observe(self, key: Key, *, present: bool) -> None:
+        """A policy appeared, changed or went away; a change never moves its next check."""
+        if not present:
+            self.known.discard(key)
+            self.scheduler.remove(key)
+        elif key not in self.known:
+            self.known.add(key)
+            offset = scheduling.jitter_fraction(f"{key[0]}/{key[1]}") * self.tick
+            self.scheduler.upsert(key, self.clock() + self.initial_delay + offset)
+
+    async def fire(self, key: Key, due: float) -> None:
+        try:
+            await self.analyze(key)
+        finally:
+            if key in self.known:  # not deleted meanwhile: the next check one tick later
+                self.scheduler.upsert(key, max(due + self.tick, self.clock()))
+
+    async def analyze(self, key: Key) -> None:
+        """Run the due analyses of one policy and record them in its status."""
+        namespace, name = key
+        store = self.resources()
+        body = await store.get("MaintenancePolicy", namespace, name)
+        if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
+            self.observe(key, present=False)
+            return
+        policy, _error = common.parse(api.MaintenancePolicySpec, body.get("spec"))
+        if policy is None or policy.suspend:
+            return
+        read = stored.read(api.MaintenancePolicyStatus, body)
+        conditions = [c.wire() for c in read.status.conditions]
+        spec_prometheus = policy.prometheus
+
+        async def prometheus() -> ports.RangeSource:
+            return await self.prometheus_of(namespace, spec_prometheus)
+
+        generation = (body.get("metadata") or {}).get("generation")
+        try:
+            outcome = await run_due(
+                policy=policy,
+                status=read.status,  # a malformed report reads as missing: that analysis runs again
+                name=name,
+                namespace=namespace,
+                target=self.target_of(namespace, policy.target_ref.name),
+                prometheus=prometheus,
+                now=self.clock(),
+                findings_to=store,
+                policy_body=body,
+            )
+        except Exception as exc:  # the target itself could not be read: say so, try again next tick
+            message = f"cannot read target {policy.target_ref.name}: {type(exc).__name__}: {exc}"[:1024]
+            change = shared_status.ConditionChange(
+                "Analyses", False, "TargetUnreadable", message, observed_generation=generation
+            )
+            if not shared_status.holds(conditions, [change]):  # not every tick
+                await shared_status.write(
+                    store,
+                    kind="MaintenancePolicy",
+                    namespace=namespace,
+                    name=name,
+                    changes=[change],
+                    now=common.now(),
+                )
+            return
+        if not outcome.status and not outcome.failed:
+            return
+        ok = not outcome.failed
+        change = shared_status.ConditionChange(
+            "Analyses",
+            ok,
+            "AnalysesSucceeded" if ok else "AnalysisFailed",
+            "ran " + ", ".join(outcome.status) if ok else "failed: " + ", ".join(outcome.failed),
+            observed_generation=generation,
+        )
+        await shared_status.write(
+            store,
+            kind="MaintenancePolicy",
             namespace=namespace,
-            target=reader,
-            prometheus=prometheus,
-            now=time.time(),
-            findings_to=runtime.resources,
-            policy_body=body,
+            name=name,
+            changes=[change],
+            fields=outcome.status,
+            now=common.now(),
         )
-    except Exception as exc:  # the target itself could not be read: say so, try again next tick
-        message = f"cannot read target {policy.target_ref.name}: {type(exc).__name__}: {exc}"[:1024]
-        patch.status["conditions"] = common.set_condition(
-            conditions,
-            type_="Analyses",
-            status=False,
-            reason="TargetUnreadable",
-            message=message,
-            generation=generation,
-        )
-        return
-    if not outcome.status and not outcome.failed:
-        return
-    for key, value in outcome.status.items():
-        patch.status[key] = value
-    ok = not outcome.failed
-    patch.status["conditions"] = common.set_condition(
-        conditions,
-        type_="Analyses",
-        status=ok,
-        reason="AnalysesSucceeded" if ok else "AnalysisFailed",
-        message="ran " + ", ".join(outcome.status) if ok else "failed: " + ", ".join(outcome.failed),
-        generation=generation,
+        events = list(outcome.events)
+        if outcome.raised:
+            events.append(("Normal", "FindingsRaised", f"{len(outcome.raised)} findings need a human"))
+        self.post_events(kopf.Body(body), events)
+
+
+def loop_of(memo: Any) -> AnalysesLoop:
+    loop = getattr(memo, "analyses", None)
+    if not isinstance(loop, AnalysesLoop):
+        raise RuntimeError("analyses loop not initialised: the startup handler did not run")
+    return loop
+
+
+@kopf.on.startup()
+async def start_analyses(memo: kopf.Memo, **_: Any) -> None:
+    def target_of(namespace: str, name: str) -> AnalysisTarget:
+        return from_memo(memo).workload(namespace=namespace, name=name)
+
+    async def prometheus_of(namespace: str, spec: api.PrometheusSpec) -> ports.RangeSource:
+        return await from_memo(memo).querier(namespace=namespace, spec=spec)
+
+    loop = AnalysesLoop(
+        resources=lambda: from_memo(memo).resources, target_of=target_of, prometheus_of=prometheus_of
     )
-    if outcome.raised:
-        kopf.info(body, reason="FindingsRaised", message=f"{len(outcome.raised)} findings need a human")
-    for kind, reason, message in outcome.events:
-        (kopf.warn if kind == "Warning" else kopf.info)(body, reason=reason, message=message)
+    loop.task = asyncio.create_task(loop.scheduler.run())
+    memo.analyses = loop
+
+
+@kopf.on.cleanup()
+async def stop_analyses(memo: kopf.Memo, **_: Any) -> None:
+    loop = getattr(memo, "analyses", None)
+    if isinstance(loop, AnalysesLoop) and loop.task is not None:
+        loop.task.cancel()
+
+
+@kopf.on.event(api.GROUP, api.VERSION, PLURAL, id="analyses")
+async def watch_policy_analyses(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    meta = body["metadata"]
+    gone = event.get("type") == "DELETED" or bool(meta.get("deletionTimestamp"))
+    loop_of(memo).observe((meta["namespace"], meta["name"]), present=not gone)

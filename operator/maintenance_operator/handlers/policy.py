@@ -24,6 +24,7 @@ PLURAL = "maintenancepolicies"
 @kopf.on.update(api.GROUP, api.VERSION, PLURAL, field="spec")
 async def reconcile_policy(
     spec: kopf.Spec,
+    status: kopf.Status,
     meta: kopf.Meta,
     body: kopf.Body,
     patch: kopf.Patch,
@@ -46,8 +47,9 @@ async def reconcile_policy(
         kopf.warn(body, reason="InvalidSpec", message=error or "invalid spec")
         return
     phase = api.PolicyPhase.SUSPENDED if policy.suspend else api.PolicyPhase.ACTIVE
-    patch.status["phase"] = phase.value
-    patch.status["observedGeneration"] = generation
+    if status.get("phase") != phase.value or status.get("observedGeneration") != generation:
+        patch.status["phase"] = phase.value  # unchanged on resume: no patch at all
+        patch.status["observedGeneration"] = generation
     notice = verification.delay_notice(policy.verification, [(i.name, i.query) for i in policy.indicators])
     changes = [
         shared_status.ConditionChange(
@@ -65,7 +67,8 @@ async def reconcile_policy(
             observed_generation=generation,
         ),
     ]
-    await _write_conditions(memo, meta, changes)
+    if not shared_status.holds(status.get("conditions") or [], changes):  # e.g. on resume after a restart
+        await _write_conditions(memo, meta, changes)
     if notice:
         kopf.info(body, reason="VerificationDelayRaised", message=notice)
 

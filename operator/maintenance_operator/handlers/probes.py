@@ -19,12 +19,18 @@ _metrics_started: set[int] = set()
 
 
 @kopf.on.startup()
-async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def startup(
+    settings: kopf.OperatorSettings,
+    memo: kopf.Memo,
+    remediation_summaries: kopf.Index[str, dict[str, Any]] | None = None,
+    **_: Any,
+) -> None:
     config = OperatorConfig.from_env()
     apply_kopf_settings(settings, config)
     throttle.configure(qps=config.api_qps, burst=config.api_burst)
     webhooks.configure_admission(settings, config, memo)
     runtime = Runtime.connect(config)
+    runtime.resources.watched_remediations = remediation_summaries  # kept by handlers/remediation.py
     key = os.environ.get("MAINTENANCE_OPERATOR_APPROVAL_KEY")
     if key:
         runtime.approval_key = key.encode()

@@ -66,6 +66,14 @@ async def _advance(body: kopf.Body, memo: kopf.Memo) -> None:
         common.post_events(body, tick.events)
 
 
+@kopf.index(api.GROUP, api.VERSION, PLURAL)
+async def remediation_summaries(namespace: str, body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    """Every Remediation's summary by namespace (``crs.remediation_summary``): the proposal's dedupe and
+    the execution guard read it instead of LISTing. kopf holds every handler until the index is filled.
+    Async: a sync handler would hop to kopf's thread pool for every Remediation event."""
+    return {namespace: crs.remediation_summary(body)}
+
+
 # One timer, no change handlers: kopf never runs two invocations of a timer for one object at once, so
 # ticks cannot race each other.
 @kopf.timer(

@@ -179,12 +179,34 @@ def _key(body: kopf.Body) -> inventory.PolicyKey:
     return body["metadata"]["namespace"], body["metadata"]["name"]
 
 
+#: What the scheduler reads of a policy; the rest (indicators, analyses, actions, reports) is not kept.
+_SPEC_KEPT = ("targetRef", "schedule", "historyLimit", "suspend", "history")
+_STATUS_KEPT = ("lastHealthCheckTime", "lastPerformanceAnalysisTime")
+
+
+def compact(body: kopf.Body) -> dict[str, Any] | None:
+    """The few fields the scheduler needs, copied (kopf's full body is not retained per policy); None for
+    a spec that does not validate (it is never scheduled; the policy handler reports why)."""
+    spec = dict(body.get("spec") or {})
+    parsed, _ = common.parse(api.MaintenancePolicySpec, spec)
+    if parsed is None:
+        return None
+    meta = body["metadata"]
+    status = body.get("status") or {}
+    indicator = dict(spec["indicators"][0])  # the spec must still validate: one indicator stands in
+    return {
+        "apiVersion": body.get("apiVersion", api.API_VERSION),
+        "kind": body.get("kind", "MaintenancePolicy"),
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid") if k in meta},
+        "spec": {**{k: spec[k] for k in _SPEC_KEPT if k in spec}, "indicators": [indicator]},
+        "status": {k: status[k] for k in _STATUS_KEPT if k in status},
+    }
+
+
 @kopf.on.event(api.GROUP, api.VERSION, policy.PLURAL)
 async def watch_policy(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     gone = event.get("type") == "DELETED" or body["metadata"].get("deletionTimestamp")
-    fleet_of(memo).observe(
-        _key(body), None if gone else {k: body.get(k) for k in ("metadata", "spec", "status")}
-    )
+    fleet_of(memo).observe(_key(body), None if gone else compact(body))
 
 
 def _phase(phase: api.AssessmentPhase | api.RemediationPhase | None) -> str | None:

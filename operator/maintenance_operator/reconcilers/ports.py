@@ -61,6 +61,13 @@ class TargetLock(Protocol):
 
 
 class ObjectStore(Protocol):
+    async def remediations(
+        self, namespace: str, *, labels: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Summaries of the namespace's Remediations (``adapters.crs.remediation_summary``), kept by a
+        watch: what the dedupe and the execution guard read, without a LIST per proposal or start."""
+        ...
+
     async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None: ...
 
     async def list(

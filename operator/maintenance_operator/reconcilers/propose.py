@@ -53,8 +53,8 @@ async def open_remediation(
     escalation of the issue. One that waits for a human or a window does not count once the issue became
     more severe: the new severity is routed again (the waiting one is declined later if the issue is gone
     by then)."""
-    items = await world.resources.list(
-        "Remediation", namespace, labels={crs.TARGET_LABEL: target, crs.FINGERPRINT_LABEL: fingerprint[:63]}
+    items = await world.resources.remediations(
+        namespace, labels={crs.TARGET_LABEL: target, crs.FINGERPRINT_LABEL: fingerprint[:63]}
     )
     for item in items:
         phase = stored.read(api.RemediationStatus, item).status.phase
@@ -73,7 +73,7 @@ async def open_remediation(
 async def open_plans(world: ports.Ports, *, namespace: str, target: str) -> dict[str, str]:
     """Plan key to name of every Remediation on the target that is about to run or running."""
     found: dict[str, str] = {}
-    for item in await world.resources.list("Remediation", namespace):
+    for item in await world.resources.remediations(namespace):
         if ((item.get("spec") or {}).get("targetRef") or {}).get("name") != target:
             continue
         phase = stored.read(api.RemediationStatus, item).status.phase

@@ -372,7 +372,7 @@ async def _history(tick: Tick) -> tuple[list[guards.ExecutionRecord], int]:
     # by spec, not label: Remediations written by people or other tools count too
     items = [
         item
-        for item in await tick.world.resources.list("Remediation", tick.namespace)
+        for item in await tick.world.resources.remediations(tick.namespace)
         if ((item.get("spec") or {}).get("targetRef") or {}).get("name") == tick.spec.target_ref.name
     ]
     records: list[guards.ExecutionRecord] = []

@@ -36,6 +36,23 @@ class ConditionChange:
     observed_generation: int | None = None
 
 
+def holds(current: Sequence[Mapping[str, Any]], changes: Sequence[ConditionChange]) -> bool:
+    """True if every change is already stored as is (status, reason, message, observed generation):
+    writing it again would change nothing, so it is not written (no request per restart or tick)."""
+    stored = {c.get("type"): c for c in current}
+    for change in changes:
+        found = stored.get(change.type)
+        if (
+            found is None
+            or found.get("status") != machine.condition_status(change.status).value
+            or found.get("reason") != change.reason
+            or (found.get("message") or "") != change.message
+            or found.get("observedGeneration") != change.observed_generation
+        ):
+            return False
+    return True
+
+
 def merged(
     current: Sequence[api.Condition], changes: Sequence[ConditionChange], *, now: datetime
 ) -> list[dict[str, Any]]:

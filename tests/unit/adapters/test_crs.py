@@ -30,3 +30,48 @@ def test_owner_reference_keeps_the_body_kind_and_version() -> None:
 def test_owner_reference_needs_a_uid() -> None:
     with pytest.raises(KeyError):
         crs.owner_reference({"kind": "MaintenancePolicy", "metadata": {"name": "chat"}})
+
+
+def remediation(phase: str | None, **meta: object) -> dict[str, object]:
+    return {
+        "metadata": {
+            "name": "r1",
+            "namespace": "shop",
+            "labels": {crs.TARGET_LABEL: "chat", crs.FINGERPRINT_LABEL: "abc"},
+            "annotations": {crs.ACK_ANNOTATION: "alice", f"{api.GROUP}/planner": "offline"},
+            "managedFields": [{"manager": "kopf"}],
+            **meta,
+        },
+        "spec": {
+            "targetRef": {"name": "chat"},
+            "issue": {"severity": "high", "detectedAt": "t0", "predicted": False, "description": "x" * 2000},
+            "plan": {"actions": [{"type": "RolloutRestart"}]},
+        },
+        "status": {"phase": phase, "startedAt": "t1", "history": [{"phase": "Proposed"}]} if phase else {},
+    }
+
+
+def test_a_remediation_summary_keeps_what_dedupe_and_the_guard_read() -> None:
+    summary = crs.remediation_summary(remediation("Executing"))
+    assert summary["metadata"]["annotations"] == {crs.ACK_ANNOTATION: "alice"}
+    assert summary["metadata"]["labels"][crs.FINGERPRINT_LABEL] == "abc"
+    assert summary["spec"]["issue"] == {"severity": "high", "detectedAt": "t0", "predicted": False}
+    assert summary["spec"]["plan"] == {"actions": [{"type": "RolloutRestart"}]}  # can absorb an issue
+    assert summary["status"] == {"phase": "Executing", "startedAt": "t1"}
+    assert "plan" not in crs.remediation_summary(remediation("Succeeded"))["spec"]
+    assert "plan" in crs.remediation_summary(remediation(None))["spec"]  # just created, no phase yet
+
+
+async def test_remediations_come_from_the_watch_without_a_request() -> None:
+    from kubernetes import client
+
+    configuration = client.Configuration()
+    configuration.host = "http://127.0.0.1:9"  # nothing listens: a request would fail the test
+    resources = crs.CustomResources(client.ApiClient(configuration))
+    other = crs.remediation_summary(remediation("Proposed", name="r2", labels={crs.TARGET_LABEL: "web"}))
+    resources.watched_remediations = {"shop": [crs.remediation_summary(remediation("Proposed")), other]}
+    found = await resources.remediations("shop", labels={crs.TARGET_LABEL: "chat"})
+    assert [r["metadata"]["name"] for r in found] == ["r1"]
+    found[0]["status"]["phase"] = "changed by the caller"
+    assert [r["status"]["phase"] for r in await resources.remediations("shop")] == ["Proposed", "Proposed"]
+    assert await resources.remediations("elsewhere") == []

@@ -647,3 +647,44 @@ def test_rules_from_policies_need_only_get_create_patch_of_prometheusrules(
     assert env["MAINTENANCE_OPERATOR_POLICY_ALERT_RULES"] == "true"
     assert env["MAINTENANCE_OPERATOR_POLICY_ALERT_RULE_LABELS"] == "release=kube-prometheus-stack"
     assert "MAINTENANCE_OPERATOR_POLICY_ALERT_RULES" not in _env(one(default, "Deployment"))
+
+
+def test_scheduling_and_api_limits_reach_the_operator_settings(default: Manifest) -> None:
+    from maintenance_operator.config import OperatorConfig
+
+    env = _env(one(default, "Deployment"))
+    assert env["MAINTENANCE_OPERATOR_MAX_CONCURRENT_ASSESSMENTS"] == "16"
+    assert env["MAINTENANCE_OPERATOR_SCHEDULE_SPREAD_SECONDS"] == "10"
+    assert env["MAINTENANCE_OPERATOR_API_QPS"] == "50"
+    assert env["MAINTENANCE_OPERATOR_API_BURST"] == "100"
+    assert env["MALLOC_ARENA_MAX"] == "2"  # measured with it: the fleet benchmark, operator_rss
+    tuned = render(
+        "--set",
+        "operator.maxConcurrentAssessments=32",
+        "--set",
+        "operator.scheduleSpreadSeconds=300",
+        "--set-json",
+        "operator.apiQps=20.5",
+        "--set",
+        "operator.apiBurst=40",
+    )
+    config = OperatorConfig.from_env(
+        {k: v for k, v in _env(one(tuned, "Deployment")).items() if isinstance(v, str)}
+    )
+    assert config.max_concurrent_assessments == 32
+    assert config.schedule_spread_seconds == 300
+    assert config.api_qps == 20.5
+    assert config.api_burst == 40
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "operator.maxConcurrentAssessments=0",
+        "operator.scheduleSpreadSeconds=-1",
+        "operator.apiQps=0",
+        "operator.apiBurst=0",
+    ],
+)
+def test_scheduling_and_api_limits_are_checked(override: str) -> None:
+    assert helm("template", "mo", str(CHART), "--set", override, check=False).returncode != 0

@@ -40,10 +40,121 @@ async def run(status: dict[str, Any], target: FakeWorkload | None = None, **spec
     )
 
 
-def test_timer_is_registered() -> None:
+def test_one_loop_not_a_timer_per_policy() -> None:
     registry = kopf.get_default_registry()
-    ids = [h.id for h in registry._spawning.get_all_handlers()]
-    assert "analyses" in ids
+    assert "analyses" not in [h.id for h in registry._spawning.get_all_handlers()]
+    assert "analyses" in [h.id for h in registry._watching.get_all_handlers()]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def loop_on(
+    store: fakes.FakeStore, target: FakeWorkload | None = None
+) -> tuple[analyses.AnalysesLoop, list[tuple[str, str, str]]]:
+    posted: list[tuple[str, str, str]] = []
+
+    async def prometheus_of(namespace: str, spec: Any) -> FakeRanges:
+        return FakeRanges({})
+
+    loop = analyses.AnalysesLoop(
+        resources=lambda: store,
+        target_of=lambda namespace, name: target or FakeWorkload(TARGET, pdb=True),
+        prometheus_of=prometheus_of,
+        clock=Clock(),
+        post_events=lambda body, events: posted.extend(events),
+    )
+    return loop, posted
+
+
+def policy_body(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "maintenance.chatapp.io/v1alpha1",
+        "kind": "MaintenancePolicy",
+        "metadata": {"name": "p", "namespace": "shop", "uid": "u1"},
+        "spec": policy(**spec).wire(),
+    }
+
+
+def test_policies_are_spread_over_one_tick_after_the_initial_delay() -> None:
+    loop, _ = loop_on(fakes.FakeStore())
+    keys = [("shop", f"p{i}") for i in range(200)]
+    for key in keys:
+        loop.observe(key, present=True)
+    dues = [loop.scheduler.due(k) for k in keys]
+    start = NOW + analyses.ANALYSES_INITIAL_DELAY_SECONDS
+    assert all(d is not None and start <= d < start + analyses.ANALYSES_TICK_SECONDS for d in dues)
+    assert len({int(((d or 0) - start) // 30) for d in dues}) == 10  # every 30 s slot used: no herd
+    first = loop.scheduler.due(keys[0])
+    loop.observe(keys[0], present=True)  # a status update does not postpone the check
+    assert loop.scheduler.due(keys[0]) == first
+    loop.observe(keys[0], present=False)
+    assert loop.scheduler.due(keys[0]) is None
+
+
+async def test_a_due_check_records_reports_and_the_condition_then_nothing_until_due() -> None:
+    store = fakes.FakeStore()
+    store.put("MaintenancePolicy", policy_body())
+    loop, posted = loop_on(store)
+    loop.observe(("shop", "p"), present=True)
+    await loop.fire(("shop", "p"), NOW)
+    status = store.status("MaintenancePolicy", "shop", "p")
+    assert {"capacity", "configAudit", "security"} <= status.keys()
+    [condition] = [c for c in status["conditions"] if c["type"] == "Analyses"]
+    assert (condition["status"], condition["reason"]) == ("True", "AnalysesSucceeded")
+    assert "ConfigAudited" in [reason for _, reason, _ in posted]
+    assert loop.scheduler.due(("shop", "p")) == NOW + analyses.ANALYSES_TICK_SECONDS
+    loop.observe(("shop", "p"), present=True)  # the watch event of our own status write
+    assert loop.scheduler.due(("shop", "p")) == NOW + analyses.ANALYSES_TICK_SECONDS
+    writes = len(store.patches)
+    await loop.fire(("shop", "p"), NOW + analyses.ANALYSES_TICK_SECONDS)
+    assert len(store.patches) == writes  # nothing due an interval later: nothing written
+
+
+async def test_other_writers_conditions_are_kept() -> None:
+    store = fakes.FakeStore()
+    body = policy_body() | {
+        "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Accepted"}]}
+    }
+    store.put("MaintenancePolicy", body)
+    loop, _ = loop_on(store)
+    await loop.analyze(("shop", "p"))
+    types = {c["type"] for c in store.status("MaintenancePolicy", "shop", "p")["conditions"]}
+    assert types == {"Ready", "Analyses"}
+
+
+class Unreadable(FakeWorkload):
+    async def deployment(self) -> dict[str, Any]:
+        raise RuntimeError("deployments.apps chatapp not found")
+
+
+async def test_an_unreadable_target_is_reported_once_not_every_tick() -> None:
+    store = fakes.FakeStore()
+    store.put("MaintenancePolicy", policy_body())
+    loop, _ = loop_on(store, Unreadable(TARGET))
+    await loop.analyze(("shop", "p"))
+    [condition] = store.status("MaintenancePolicy", "shop", "p")["conditions"]
+    assert (condition["status"], condition["reason"]) == ("False", "TargetUnreadable")
+    assert "not found" in condition["message"]
+    writes = len(store.patches)
+    await loop.analyze(("shop", "p"))
+    assert len(store.patches) == writes
+
+
+async def test_a_deleted_or_suspended_policy_is_left_alone() -> None:
+    store = fakes.FakeStore()
+    loop, _ = loop_on(store)
+    loop.observe(("shop", "p"), present=True)
+    await loop.analyze(("shop", "p"))  # gone: dropped from the heap
+    assert loop.scheduler.due(("shop", "p")) is None
+    store.put("MaintenancePolicy", policy_body(suspend=True))
+    await loop.analyze(("shop", "p"))
+    assert store.patches == []
 
 
 def test_everything_is_due_at_first_then_nothing() -> None:

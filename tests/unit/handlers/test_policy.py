@@ -66,7 +66,9 @@ async def reconcile(b: kopf.Body, store: FakeStore | None = None) -> tuple[Recon
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(kopf, "info", record("Normal"))
         mp.setattr(kopf, "warn", record("Warning"))
-        await policy.reconcile_policy(spec=b.spec, meta=b.meta, body=b, patch=patch, memo=memo)
+        await policy.reconcile_policy(
+            spec=b.spec, status=b.status, meta=b.meta, body=b, patch=patch, memo=memo
+        )
     stored = store.status("MaintenancePolicy", "chatapp", "chatapp")
     return Reconciled(patch, {**stored, **patch.status}), events
 
@@ -124,3 +126,14 @@ async def test_the_assessments_health_alert_survives_a_policy_change() -> None:
     ]
     assert patch.status["conditions"][0] == alert
     assert "conditions" not in patch.patch.status  # never through kopf's whole-list merge patch
+
+
+async def test_resuming_an_unchanged_policy_writes_nothing() -> None:
+    first, _ = await reconcile(body(SPEC))
+    store = FakeStore()
+    again, _ = await reconcile(body(SPEC, first.status), store)
+    assert store.patches == []  # no GET + PATCH per policy at every restart
+    assert not again.patch  # and no kopf patch either
+    changed = {**first.status, "observedGeneration": 2}
+    third, _ = await reconcile(body(SPEC, changed), store)
+    assert third.patch.status["observedGeneration"] == 3

@@ -80,3 +80,15 @@ async def test_a_tick_that_raises_is_counted_and_re_raised() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         await tick(w)
     assert metrics.HANDLER_ERRORS.labels(handler="remediation")._value.get() == before + 1
+
+
+async def test_remediations_are_indexed_for_dedupe_and_the_guard() -> None:
+    registry = kopf.get_default_registry()
+    assert "remediation_summaries" in [h.id for h in registry._indexing.get_all_handlers()]
+    body = {
+        "metadata": {"name": "r1", "namespace": "shop", "labels": {}},
+        "spec": {"targetRef": {"name": "chat"}, "issue": {"severity": "high"}},
+        "status": {"phase": "Executing", "startedAt": "t1"},
+    }
+    indexed = await handler.remediation_summaries(namespace="shop", body=kopf.Body(body))
+    assert indexed == {"shop": crs.remediation_summary(body)}

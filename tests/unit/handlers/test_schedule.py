@@ -156,3 +156,35 @@ async def test_watch_handlers_keep_the_inventory_and_the_heap() -> None:
     assert fleet.scheduler.due(KEY) is not None
     await schedule.watch_policy(event={"type": "DELETED"}, body=kopf.Body(policy_body()), memo=memo)
     assert fleet.scheduler.due(KEY) is None
+
+
+def test_the_fleet_keeps_a_compact_copy_of_each_policy() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    samples = Path(__file__).resolve().parents[3] / "crds" / "samples"
+    sample = next(
+        d
+        for d in yaml.safe_load_all((samples / "chatapp-policy.yaml").read_text())
+        if d and d.get("kind") == "MaintenancePolicy"
+    )
+    stamp = "2030-01-01T00:00:00Z"
+    body = {
+        **sample,
+        "metadata": {**sample["metadata"], "uid": "u1", "managedFields": [{"manager": "kubectl"}]},
+        "status": {"lastHealthCheckTime": stamp, "indicatorStates": [{"name": "x"}], "conditions": []},
+    }
+    kept = schedule.compact(cast(kopf.Body, body))
+    assert kept is not None
+    assert kept["metadata"] == {"name": "chatapp", "namespace": "chatapp", "uid": "u1"}
+    assert kept["status"] == {"lastHealthCheckTime": stamp}
+    assert len(kept["spec"]["indicators"]) == 1 < len(sample["spec"]["indicators"])
+    assert len(str(kept)) * 4 < len(str(body))
+    # what the scheduler decides from the copy is what it decided from the whole policy
+    now = time.time()
+    assert schedule.due_time(KEY, kept, now=now, spread=10) == schedule.due_time(
+        KEY, body, now=now, spread=10
+    )
+    invalid = {**body, "spec": {**sample["spec"], "indicators": []}}
+    assert schedule.compact(cast(kopf.Body, invalid)) is None
