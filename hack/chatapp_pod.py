@@ -120,7 +120,7 @@ class Leak:
         self.chunks: list[bytes] = []
         self.started: float | None = None
 
-    def start(self, bytes_per_second: float, ceiling: float) -> None:
+    def start(self, bytes_per_second: float, ceiling: float | None) -> None:
         if self.started is not None:
             return
         self.started = time.time()
@@ -128,9 +128,10 @@ class Leak:
             target=self._grow, args=(bytes_per_second, ceiling), name="leak", daemon=True
         ).start()
 
-    def _grow(self, bytes_per_second: float, ceiling: float) -> None:
+    def _grow(self, bytes_per_second: float, ceiling: float | None) -> None:
+        """Up to `ceiling` bytes resident; without one, until the kernel's OOM killer ends the process."""
         interval = LEAK_CHUNK / bytes_per_second
-        while resident_bytes() + LEAK_CHUNK <= ceiling:
+        while ceiling is None or resident_bytes() + LEAK_CHUNK <= ceiling:
             self.chunks.append(
                 os.urandom(16) * (LEAK_CHUNK // 16)
             )  # written pages: resident, not just mapped
@@ -307,9 +308,11 @@ class _AppHandler(BaseHTTPRequestHandler):
         elif path == "/faults/memory-leak":
             app = self.server.app
             rate = float(payload.get("bytesPerSecond", 2 * MIB))
-            ceiling = float(payload.get("limitFraction", 1.0)) * app.pod.memory_limit_bytes
+            fraction = float(payload.get("limitFraction", 1.0))  # 1.0: up to the limit, and the OOM kill
+            ceiling = fraction * app.pod.memory_limit_bytes if fraction < 1.0 else None
             app.leak.start(rate, ceiling)
-            log.warning("memory leak started: %.0f bytes/s up to %.0f MiB", rate, ceiling / MIB)
+            until = f"{ceiling / MIB:.0f} MiB" if ceiling else "the OOM kill"
+            log.warning("memory leak started: %.0f bytes/s until %s", rate, until)
             self._json(HTTPStatus.CREATED, app.health())
         else:
             self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
