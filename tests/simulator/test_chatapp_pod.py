@@ -1,4 +1,4 @@
-"""The per-Pod Chat App process (hack/chatapp_pod.py): what really happens to it drives the model's metrics."""
+"""The per-Pod Chat App process (hack/chatapp_pod.py): what happens to it drives the model's metrics."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-import chatapp_pod
 import pytest
+
+import chatapp_pod
 from chatapp_sim.model import PodInfo
 
 MIB = 1024 * 1024
