@@ -5,6 +5,7 @@ replaces the one that saw it."""
 from __future__ import annotations
 
 import pytest
+
 from tests.fixtures import kind as kind_lib
 
 pytestmark = pytest.mark.kind

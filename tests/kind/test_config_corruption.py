@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+
 from tests.fixtures import kind as kind_lib
 
 pytestmark = pytest.mark.kind

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from tests.fixtures import kind as kind_lib
 
 pytestmark = pytest.mark.kind

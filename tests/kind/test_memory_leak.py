@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+
 from tests.fixtures import kind as kind_lib
 
 pytestmark = pytest.mark.kind
