@@ -120,8 +120,8 @@ T_IMAGES=$((SECONDS - T1))
 log "images ready: ${CHATAPP_IMAGES[*]} $PROMETHEUS_IMAGE (prometheus binary ${T_PROM_BIN}s, images ${T_IMAGES}s)"
 
 if [[ -n "$LOAD_CLUSTER" ]]; then
-  KIND="$(command -v kind || ls "$MO_BIN_DIR"/kind-* 2>/dev/null | tail -n1)" || true
-  [[ -x "${KIND:-}" ]] || die "kind not found (hack/kind/up.sh builds it into $MO_BIN_DIR)"
+  KIND="$KIND_BIN"   # the pinned kind (hack/cluster/lib.sh), built by hack/kind/up.sh
+  [[ -x "$KIND" ]] || KIND="$(command -v kind)" || die "kind not found: hack/kind/up.sh builds $KIND_BIN"
   T2=$SECONDS
   for image in "${CHATAPP_IMAGES[@]}" "$PROMETHEUS_IMAGE"; do
     "$KIND" load docker-image "$image" --name "$LOAD_CLUSTER" >/dev/null
