@@ -4,6 +4,7 @@
 #   hack/kind/images.sh                   build (cached) chatapp:1.0, chatapp:1.1 and mo-local/prometheus:<version>
 #   hack/kind/images.sh --load CLUSTER    ... and `kind load docker-image` them into the kind cluster CLUSTER
 #   hack/kind/images.sh --print           the image references, one KEY=ref a line (for scripts)
+#   MO_KIND_REPORT=FILE hack/kind/images.sh   also write the timings as JSON (benchmarks/kind_workloads.py)
 #
 # Inputs come from the host, like hack/images/operator.sh's (whose cached Debian base and wheelhouse images are
 # reused, never rebuilt here):
@@ -118,6 +119,11 @@ build_prometheus_image
 build_chatapp
 T_IMAGES=$((SECONDS - T1))
 log "images ready: ${CHATAPP_IMAGES[*]} $PROMETHEUS_IMAGE (prometheus binary ${T_PROM_BIN}s, images ${T_IMAGES}s)"
+if [[ -n "${MO_KIND_REPORT:-}" ]]; then
+  printf '{"prometheus_binary_seconds": %d, "images_seconds": %d, "chatapp_size_bytes": %d, "prometheus_size_bytes": %d}\n' \
+    "$T_PROM_BIN" "$T_IMAGES" "$("$DOCKER" image inspect -f '{{.Size}}' "${CHATAPP_IMAGES[0]}")" \
+    "$("$DOCKER" image inspect -f '{{.Size}}' "$PROMETHEUS_IMAGE")" >"$MO_KIND_REPORT"
+fi
 
 if [[ -n "$LOAD_CLUSTER" ]]; then
   KIND="$KIND_BIN"   # the pinned kind (hack/cluster/lib.sh), built by hack/kind/up.sh
