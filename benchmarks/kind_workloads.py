@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python -m benchmarks.kind_workloads`` (warm: everything cached, median of 3 runs of
 images.sh), or with ``--cold-images`` to delete chatapp:1.0/1.1 and the Prometheus image first and time one
-rebuild from the cached inputs (the Prometheus binary's first Go build is reported by the script itself
+rebuild of every Dockerfile step (MO_IMAGE_NO_CACHE=1) from the cached inputs (the Prometheus binary's first Go build is reported by the script itself
 with MO_KIND_REPORT, and kept here from that run). Per-scenario timings (seconds after the fault's injection:
 breach seen in Prometheus, Remediation detected, Executing, Verifying, verified) are the medians of what
 ``make e2e-kind`` appended to .kind/timings.jsonl. Writes benchmarks/results/kind_workloads.json.
@@ -72,7 +72,7 @@ def main(*, cold: bool) -> dict[str, Any]:
         for line in refs.splitlines():
             ref = line.split("=", 1)[1]
             subprocess.run(["docker", "rmi", "-f", ref], env=env, capture_output=True, check=False)
-        result["cold_images"] = images()
+        result["cold_images"] = images({**os.environ, "MO_IMAGE_NO_CACHE": "1"})
     warm = [images() for _ in range(RUNS)]
     result |= {
         "warm_images_median_seconds": statistics.median(w["wall_seconds"] for w in warm),

@@ -4,6 +4,7 @@
 #   hack/kind/images.sh                   build (cached) chatapp:1.0, chatapp:1.1 and mo-local/prometheus:<version>
 #   hack/kind/images.sh --load CLUSTER    ... and `kind load docker-image` them into the kind cluster CLUSTER
 #   hack/kind/images.sh --print           the image references, one KEY=ref a line (for scripts)
+#   MO_IMAGE_NO_CACHE=1 hack/kind/images.sh   every Dockerfile step again (the inputs stay cached)
 #   MO_KIND_REPORT=FILE hack/kind/images.sh   also write the timings as JSON (benchmarks/kind_workloads.py)
 #
 # Inputs come from the host, like hack/images/operator.sh's (whose cached Debian base and wheelhouse images are
@@ -50,6 +51,8 @@ DOCKER=docker
 export DOCKER_BUILDKIT=1
 eval "$(MO_IMAGE_INPUTS_ONLY=1 "$REPO_ROOT/hack/images/operator.sh")"   # PYTHON_IMAGE, BUILDER_IMAGE
 
+NO_CACHE=()
+[[ "${MO_IMAGE_NO_CACHE:-0}" == 1 ]] && NO_CACHE=(--no-cache)
 key_of() { printf '%s\n' "$@" | sha256sum | cut -c1-12; }
 label_of() { "$DOCKER" image inspect -f '{{index .Config.Labels "mo.local.recipe"}}' "$1" 2>/dev/null || true; }
 
@@ -87,7 +90,7 @@ WORKDIR /prometheus
 ENTRYPOINT ["/bin/prometheus"]
 CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
 DOCKERFILE
-  nice -n 19 "$DOCKER" build -q -t "$PROMETHEUS_IMAGE" "$ctx" >/dev/null
+  nice -n 19 "$DOCKER" build "${NO_CACHE[@]}" -q -t "$PROMETHEUS_IMAGE" "$ctx" >/dev/null
   rm -rf "$ctx"
 }
 
@@ -102,7 +105,7 @@ build_chatapp() {
     cp -r "$REPO_ROOT/hack/chatapp_sim" "$REPO_ROOT/hack/chatapp_simulator.py" "$REPO_ROOT/hack/chatapp_pod.py" "$ctx/app/"
     rm -rf "$ctx/app/chatapp_sim/__pycache__"
     cp "$HERE/chatapp/Dockerfile" "$ctx/Dockerfile"
-    nice -n 19 "$DOCKER" build -q -t "${CHATAPP_IMAGES[0]}" --label "mo.local.recipe=$key" \
+    nice -n 19 "$DOCKER" build "${NO_CACHE[@]}" -q -t "${CHATAPP_IMAGES[0]}" --label "mo.local.recipe=$key" \
       --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" "$ctx" >/dev/null
     # The bad release: the same build, a version the process reads at start.
     printf 'FROM %s\nENV CHATAPP_VERSION=1.1\n' "${CHATAPP_IMAGES[0]}" \
