@@ -1,11 +1,12 @@
 """The kind stage's workload images (hack/kind/images.sh) and the scenarios on real Pods (tests/kind).
 
 Run: ``.venv/bin/python -m benchmarks.kind_workloads`` (warm: everything cached, median of 3 runs of
-images.sh), or with ``--cold-images`` to delete chatapp:1.0/1.1 and the Prometheus image first and time one
-rebuild of every Dockerfile step (MO_IMAGE_NO_CACHE=1) from the cached inputs (the Prometheus binary's first Go build is reported by the script itself
-with MO_KIND_REPORT, and kept here from that run). Per-scenario timings (seconds after the fault's injection:
-breach seen in Prometheus, Remediation detected, Executing, Verifying, verified) are the medians of what
-``make e2e-kind`` appended to .kind/timings.jsonl. Writes benchmarks/results/kind_workloads.json.
+images.sh), or with ``--cold-images`` to delete chatapp:1.0/1.1 and the Prometheus image first and time
+one rebuild of every Dockerfile step (MO_IMAGE_NO_CACHE=1) from the cached inputs. The Prometheus
+binary's first Go build is reported by the script itself (MO_KIND_REPORT). Per-scenario timings, in
+seconds after the fault's injection (breach seen in Prometheus, Remediation detected, Executing,
+Verifying, verified), are the medians of what ``make e2e-kind`` appended to .kind/timings.jsonl.
+Writes benchmarks/results/kind_workloads.json.
 """
 
 from __future__ import annotations
