@@ -36,7 +36,8 @@ trap cleanup EXIT
 T_UP=$((SECONDS - T0))
 export KUBECONFIG="$MO_KIND_DIR/kubeconfig" PATH="$MO_KIND_DIR/bin:$PATH"
 T1=$SECONDS
-eval "$("$HERE/install.sh" | tail -n1 | sed 's/^/export /')"
+installed="$("$HERE/install.sh")"
+export "${installed##*$'\n'}"   # PROMETHEUS_URL=..., install.sh's last line
 log "cluster ${T_UP}s, workloads installed $((SECONDS - T1))s; $PROMETHEUS_URL"
 
 export MO_KIND_KUBECONFIG="$KUBECONFIG" MO_KIND_INSTALLED=1 PYTHONPATH="$REPO_ROOT/operator"
