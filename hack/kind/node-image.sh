@@ -155,7 +155,7 @@ build -t "$REGISTRY/pause:$PAUSE_TAG" "$WORK/img-pause"
 IMAGES+=("$REGISTRY/pause:$PAUSE_TAG")
 # kube-proxy: Debian's iptables, whose backend (legacy or nft) follows the node's, as iptables-wrappers do.
 mkdir -p "$WORK/img-kube-proxy"
-cp "$(bin_path kube-proxy "$K8S_VERSION")" "$WORK/img-kube-proxy/"
+cp "$(bin_path kube-proxy "$K8S_VERSION")" "$WORK/img-kube-proxy/kube-proxy"
 cat >"$WORK/img-kube-proxy/iptables-wrapper" <<'SH'
 #!/bin/sh
 # Pick the iptables backend the node uses (the one holding more rules), link every iptables name to it, rerun.
@@ -186,8 +186,9 @@ CTX="$WORK/node"
 mkdir -p "$CTX/files" "$CTX/bin"
 cp -r "$KIND_SRC/images/base/files/." "$CTX/files/"
 chmod -R u+w "$CTX/files"
-for b in kubelet kubeadm kubectl; do cp "$(bin_path "$b" "$K8S_VERSION")" "$CTX/bin/"; done
-cp "$(bin_path crictl "$CRICTL_VERSION")" "$HERE/runc-capfilter" "$CTX/bin/"
+for b in kubelet kubeadm kubectl; do cp "$(bin_path "$b" "$K8S_VERSION")" "$CTX/bin/$b"; done
+cp "$(bin_path crictl "$CRICTL_VERSION")" "$CTX/bin/crictl"
+cp "$HERE/runc-capfilter" "$CTX/bin/"
 # containerd 1.6 (Debian) reads kind's v2 config; cgroupfs (this host is cgroup v1), the runc wrapper, the
 # pause tag kubeadm names.
 sed -i -e 's/SystemdCgroup = true/SystemdCgroup = false\n    BinaryName = "\/usr\/local\/bin\/runc-capfilter"/' \

@@ -62,7 +62,8 @@ def test_pod_runs_a_real_process_and_resolves_cluster_dns(kind_cluster: KindClus
                     "name": "main",
                     "image": IMAGE,
                     "imagePullPolicy": "Never",
-                    "command": ["sh", "-c", 'echo "started as $(hostname) pid $$"; exec sleep 3600'],
+                    # "$$$$": Kubernetes turns "$$" into "$" before the shell sees it
+                    "command": ["sh", "-c", 'echo "started as $(hostname) pid $$$$"; exec sleep 3600'],
                 }
             ],
         },
