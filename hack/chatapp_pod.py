@@ -162,6 +162,7 @@ class ChatApp:
         self._config_fault: str | None = None
         self._llm_fault: str | None = None
         self.llm_ok: bool | None = None
+        self.draining = threading.Event()
         now = time.time()
         self.model.advance(now, [pod])
         if version in BAD_VERSIONS:
@@ -289,7 +290,11 @@ class _AppHandler(BaseHTTPRequestHandler):
         if path == "/metrics":
             self._send(HTTPStatus.OK, self.server.app.scrape(), CONTENT_TYPE_LATEST)
         elif path == "/healthz":
-            self._json(HTTPStatus.OK, self.server.app.health())
+            app = self.server.app
+            # draining: not ready any more, so Prometheus drops the target before the process is gone
+            self._json(
+                HTTPStatus.SERVICE_UNAVAILABLE if app.draining.is_set() else HTTPStatus.OK, app.health()
+            )
         else:
             self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
 
@@ -414,7 +419,7 @@ def serve(args: argparse.Namespace) -> int:
         pod.name,
         pod.memory_limit_bytes / MIB,
     )
-    return wait_for_signal(stop, server)
+    return wait_for_signal(stop, server, app.draining)
 
 
 def loadgen(args: argparse.Namespace) -> int:
@@ -466,7 +471,11 @@ def leak(args: argparse.Namespace) -> int:
     return 0
 
 
-def wait_for_signal(stop: threading.Event, server: ThreadingHTTPServer) -> int:
+def wait_for_signal(
+    stop: threading.Event, server: ThreadingHTTPServer, draining: threading.Event | None = None
+) -> int:
+    """Serve until SIGTERM; with `draining`, report not-ready and serve SHUTDOWN_DELAY more seconds first."""
+
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: shutting down", signum)
         stop.set()
@@ -474,6 +483,9 @@ def wait_for_signal(stop: threading.Event, server: ThreadingHTTPServer) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     stop.wait()
+    if draining is not None:
+        draining.set()
+        time.sleep(float(env("SHUTDOWN_DELAY", "0")))
     server.shutdown()
     return 0
 

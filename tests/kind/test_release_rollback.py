@@ -16,7 +16,11 @@ def test_bad_release_is_rolled_back_and_the_old_version_serves_again(
     kind: kind_lib.KindCluster, app: str
 ) -> None:
     api = kind.api()
-    policy = kind_lib.demo_policy(app, autoApprove={"severities": ["critical", "high"], "maxRisk": "High"})
+    policy = kind_lib.demo_policy(
+        app,
+        severityRouting={"high": "AutoResolve"},
+        autoApprove={"severities": ["critical", "high"], "maxRisk": "High"},
+    )
     stack_lib.create(api, "maintenancepolicies", app, policy)
     timeline = kind_lib.Timeline("bad_release")
     stack_lib.set_image(api, app, "chatapp:1.1")
