@@ -21,6 +21,7 @@ def test_config_corruption_is_patched_back_and_the_app_reloads(kind: kind_lib.Ki
     # the kubelet refreshes a mounted ConfigMap on its pod sync (up to ~90 s): verify after that
     policy = kind_lib.demo_policy(
         app,
+        severityRouting={"high": "AutoResolve"},
         autoApprove={"severities": ["critical", "high"], "maxRisk": "High"},
         verification={"initialDelay": "100s", "window": "30s", "interval": "5s", "failureLimit": 1},
     )
