@@ -3,6 +3,8 @@
 #
 #   hack/images/operator.sh [TAG]        default TAG: maintenance-operator:dev
 #   MO_IMAGE_NO_CACHE=1 hack/images/operator.sh every Dockerfile step again, the inputs from the cache
+#   MO_IMAGE_INPUTS_ONLY=1 hack/images/operator.sh  only the cached base and builder images: prints
+#                                                PYTHON_IMAGE=... and BUILDER_IMAGE=... (hack/kind/images.sh)
 #   MO_IMAGE_ONLINE=1 hack/images/operator.sh   plain `docker build .` with the Dockerfile's defaults
 #                                                (python:3.11-slim and pip from PyPI), for machines with a registry
 #
@@ -133,6 +135,10 @@ DOCKERFILE
 T0=$SECONDS
 have_image "$BASE_IMAGE" || build_base
 have_image "$BUILDER_IMAGE" || build_builder
+if [[ "${MO_IMAGE_INPUTS_ONLY:-0}" == 1 ]]; then
+  printf 'PYTHON_IMAGE=%s\nBUILDER_IMAGE=%s\n' "$BASE_IMAGE" "$BUILDER_IMAGE"
+  exit 0
+fi
 frontend_is_ours || build_frontend
 T_INPUTS=$((SECONDS - T0))
 T1=$SECONDS

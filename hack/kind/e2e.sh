@@ -1,60 +1,46 @@
 #!/usr/bin/env bash
-# `make e2e-kind`: the same end-to-end suite on a kind cluster, for machines with Docker.
+# `make e2e-kind`: the remediation loop against real Pods on a kind cluster, every image built on this machine.
 #
-# kind replaces the locally built control plane: real kubelets run real containers. The Chat App's
-# images chatapp:1.0 and chatapp:1.1 are the pause image under two tags (loaded into the nodes), so
-# pods run and releases create revisions; Prometheus and the Chat App simulator run on this host's
-# loopback (the simulator lists the kind cluster's pods), and the operator runs out of cluster exactly
-# as in `make test`. The operator image is built and loaded too, so the install tests' Pods really run.
+#   hack/kind/e2e.sh [PYTEST ARGS]      default: -m kind tests/kind
+#   KEEP_KIND=1 hack/kind/e2e.sh        keep the cluster afterwards (and reuse it next time)
+#
+# 1. hack/kind/up.sh: the kind cluster from the locally built node image (state in $MO_KIND_DIR, default .kind).
+# 2. hack/kind/install.sh: the operator image (the repository's Dockerfile), chatapp:1.0/1.1 and Prometheus
+#    (its Go module) loaded into the node; Prometheus; `helm install` of the chart with its webhook.
+# 3. pytest -m kind tests/kind: each scenario deploys the Chat App (hack/kind/manifests/chatapp.yaml) in its
+#    own namespace and breaks the real Pods. Timings land in $MO_KIND_DIR/timings.jsonl.
+# Only what this script started is stopped: the cluster, unless KEEP_KIND=1 or it was running before.
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-NAME=${KIND_CLUSTER_NAME:-maintenance-e2e}
-DIR=${MO_KIND_DIR:-$REPO/.kind}
-PAUSE_IMAGE=${PAUSE_IMAGE:-registry.k8s.io/pause:3.10}
-for tool in docker kind kubectl; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "make e2e-kind needs $tool on PATH" >&2; exit 1; }
-done
-docker info >/dev/null 2>&1 || { echo "make e2e-kind needs a running Docker engine" >&2; exit 1; }
-command -v prometheus >/dev/null 2>&1 || "$REPO/hack/cluster/install-prometheus.sh"
+# shellcheck source-path=SCRIPTDIR source=../cluster/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
+HERE="$REPO_ROOT/hack/kind"
+export MO_KIND_DIR="$(realpath -m "${MO_KIND_DIR:-$REPO_ROOT/.kind}")"
+T0=$SECONDS
 
-mkdir -p "$DIR/logs" "$DIR/prometheus"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-SIMULATOR_PORT=$(free_port); PROMETHEUS_PORT=$(free_port); OPERATOR_METRICS_PORT=$(free_port)
-pids=()
+existed=0
+[[ -f "$MO_KIND_DIR/name" ]] && existed=1
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ "${KEEP_KIND:-0}" = 1 ] || kind delete cluster --name "$NAME" >/dev/null 2>&1 || true
+  local rc=$?
+  if [[ $rc -ne 0 && -f "$MO_KIND_DIR/kubeconfig" ]]; then
+    mkdir -p "$MO_KIND_DIR/logs"
+    PATH="$MO_KIND_DIR/bin:$PATH" kubectl --kubeconfig "$MO_KIND_DIR/kubeconfig" -n maintenance-system \
+      logs deploy/maintenance-operator --tail=1000 >"$MO_KIND_DIR/logs/operator.log" 2>&1 || true
+    log "operator log: $MO_KIND_DIR/logs/operator.log"
+  fi
+  if [[ "${KEEP_KIND:-0}" != 1 && $existed -eq 0 ]]; then "$HERE/down.sh" || true; fi
+  exit $rc
 }
 trap cleanup EXIT
 
-kind get clusters 2>/dev/null | grep -qx "$NAME" || kind create cluster --name "$NAME" --wait 120s
-kind get kubeconfig --name "$NAME" >"$DIR/kubeconfig"
-docker pull -q "$PAUSE_IMAGE" >/dev/null
-for tag in chatapp:1.0 chatapp:1.1; do
-  docker tag "$PAUSE_IMAGE" "$tag"
-  kind load docker-image "$tag" --name "$NAME" >/dev/null
-done
-# The operator image, under the tags the tests install: the chart's and deploy/'s default reference (the
-# README install test) and maintenance-operator:dev (the Helm test). On kind these Pods really run.
-APP_VERSION=$(awk -F'"' '/^appVersion:/ {print $2}' "$REPO/helm/maintenance-operator/Chart.yaml")
-docker build -q -t maintenance-operator:dev "$REPO" >/dev/null
-docker tag maintenance-operator:dev "ghcr.io/chatapp/maintenance-operator:$APP_VERSION"
-for tag in maintenance-operator:dev "ghcr.io/chatapp/maintenance-operator:$APP_VERSION"; do
-  kind load docker-image "$tag" --name "$NAME" >/dev/null
-done
+"$HERE/up.sh"
+T_UP=$((SECONDS - T0))
+export KUBECONFIG="$MO_KIND_DIR/kubeconfig" PATH="$MO_KIND_DIR/bin:$PATH"
+T1=$SECONDS
+installed="$("$HERE/install.sh")"
+export "${installed##*$'\n'}"   # PROMETHEUS_URL=..., install.sh's last line
+log "cluster ${T_UP}s, workloads installed $((SECONDS - T1))s; $PROMETHEUS_URL"
 
-sed -e "s/\${SIMULATOR_PORT}/$SIMULATOR_PORT/" -e "s/\${OPERATOR_METRICS_PORT}/$OPERATOR_METRICS_PORT/" \
-  "$REPO/hack/cluster/prometheus.yml.tmpl" >"$DIR/prometheus.yml"
-prometheus --config.file="$DIR/prometheus.yml" --storage.tsdb.path="$DIR/prometheus" \
-  --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" >"$DIR/logs/prometheus.log" 2>&1 &
-pids+=($!)
-"$REPO/.venv/bin/python" "$REPO/hack/chatapp_simulator.py" --kubeconfig "$DIR/kubeconfig" \
-  --port "$SIMULATOR_PORT" --selector app.kubernetes.io/name=chatapp >"$DIR/logs/simulator.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 60); do curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1 && break; sleep 1; done
-
-export MO_USE_EXISTING_CLUSTER=1 KUBECONFIG="$DIR/kubeconfig"
-export PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT" SIMULATOR_URL="http://127.0.0.1:$SIMULATOR_PORT"
-export SIMULATOR_PORT OPERATOR_METRICS_PORT PYTHONPATH="$REPO/operator"
-cd "$REPO"
-.venv/bin/python -m pytest -q -m e2e tests "$@"
+export MO_KIND_KUBECONFIG="$KUBECONFIG" MO_KIND_INSTALLED=1 PYTHONPATH="$REPO_ROOT/operator"
+cd "$REPO_ROOT"
+if [[ $# -eq 0 ]]; then set -- -m kind tests/kind; fi
+.venv/bin/python -m pytest -q "$@"

@@ -13,10 +13,13 @@ import json
 import os
 import re
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures import kind as kind_lib
 
 ROOT = Path(__file__).resolve().parents[2]
 KIND_DIR = Path(os.environ.get("MO_KIND_DIR", ROOT / ".kind")).resolve()
@@ -95,3 +98,23 @@ def kind_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KindClust
                 timeout=600,
                 check=False,
             )
+
+
+# ---------------------------------------------------------------- the Chat App scenarios (real Pods)
+
+
+@pytest.fixture(scope="session")
+def kind(kind_cluster: KindCluster) -> kind_lib.KindCluster:
+    """The cluster with the workloads installed: images loaded, Prometheus, the operator by `helm install`."""
+    return kind_lib.installed(kind_cluster.kubeconfig, docker_host=kind_cluster.docker_host)
+
+
+@pytest.fixture
+def app(kind: kind_lib.KindCluster) -> Iterator[str]:
+    """A namespace with the Chat App (2 replicas), its LLM dependency and its load generator, scraped."""
+    namespace = f"kind-{uuid.uuid4().hex[:6]}"
+    try:
+        kind_lib.deploy_chatapp(kind, namespace)
+        yield namespace
+    finally:
+        kind_lib.stack_lib.delete_namespace(kind.api(), namespace)
