@@ -28,9 +28,28 @@ echo "=== prerequisites: headless Chromium for the report test"
 hack/install-chromium.sh || status=1
 echo "=== prerequisites: the pinned binaries: control plane, kwok, helm (built once, then cached)"
 hack/cluster/build.sh || status=1
+ENGINE_PID="${MO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/maintenance-operator}/docker/dockerd.pid"
+engine_was_running=0
+[ -f "$ENGINE_PID" ] && kill -0 "$(cat "$ENGINE_PID")" 2>/dev/null && engine_was_running=1
+echo "=== prerequisites: a Docker engine that runs privileged containers (kind nodes)"
+hack/images/dockerd.sh env --privileged >/dev/null || status=1
+echo "=== prerequisites: the kind stage's images, built in the background while the other stages run"
+mkdir -p .kind/logs
+hack/kind/prepare.sh >.kind/logs/prepare.log 2>&1 &
+prepare=$!
 export MO_REQUIRE_TOOLS=1
 
 stage unit -q -m "not integration and not e2e and not kind" tests || status=1
 stage integration -q -m integration tests || status=1
 stage e2e -q -m e2e tests || status=1
+echo "=== kind: the remediation loop against real Pods on a kind cluster (hack/kind/e2e.sh)"
+if wait "$prepare"; then
+  hack/kind/e2e.sh || status=1
+else
+  tail -n 40 .kind/logs/prepare.log >&2
+  echo "ERROR: building the kind stage's images failed (.kind/logs/prepare.log)" >&2
+  status=1
+fi
+# Stop only what this run started: the private Docker engine, if it was not running before.
+[ $engine_was_running -eq 1 ] || hack/images/dockerd.sh stop || true
 exit $status

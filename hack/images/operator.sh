@@ -36,6 +36,11 @@ DIR="$MO_CACHE_DIR/images"
 mkdir -p "$DIR"
 
 eval "$("$REPO_ROOT/hack/images/dockerd.sh" env)"
+# One operator image build at a time on this cache (the kind stage prepares its image while tests build theirs).
+# Taken after the engine is up, so a dockerd started here never inherits the lock.
+mkdir -p "$MO_CACHE_DIR/locks"
+exec 6>"$MO_CACHE_DIR/locks/operator-image.lock"
+flock -w "${MO_LOCK_TIMEOUT:-3600}" 6 || die "timed out waiting for another operator image build"
 # The Debian engine's own client: it speaks BuildKit without the buildx plugin.
 DOCKER=docker
 [[ -x /usr/bin/docker ]] && DOCKER=/usr/bin/docker
