@@ -236,6 +236,8 @@ async def run_analyses(
     **_: Any,
 ) -> None:
     """Run the analyses that are due and record their reports in the policy status."""
+    if not common.owned(body, memo):
+        return
     policy, _error = common.parse(api.MaintenancePolicySpec, spec)
     if policy is None or policy.suspend:
         return

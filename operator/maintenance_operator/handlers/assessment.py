@@ -43,8 +43,8 @@ def _lag(due: datetime | None, *, stage: str) -> None:
         metrics.SCHEDULE_LAG.labels(stage=stage).observe(max(0.0, (common.now() - due).total_seconds()))
 
 
-@kopf.on.resume(api.GROUP, api.VERSION, PLURAL)
-@kopf.on.create(api.GROUP, api.VERSION, PLURAL)
+@kopf.on.resume(api.GROUP, api.VERSION, PLURAL, when=common.owned)
+@kopf.on.create(api.GROUP, api.VERSION, PLURAL, when=common.owned)
 async def run_assessment(
     spec: kopf.Spec,
     status: kopf.Status,
