@@ -58,6 +58,9 @@ async def run_assessment(
     """Assess once. Idempotent: a finished assessment is never re-run after an operator restart."""
     if status.get("phase") in FINISHED:
         return
+    replica = common.sharded_replica(memo)
+    if replica is not None:  # sharded: name the replica that assessed it (written with the status)
+        patch.metadata.annotations[common.ASSESSED_BY_ANNOTATION] = replica
     request, error = common.parse(api.HealthAssessmentSpec, spec)
     if request is None:
         _fail(patch, body, reason="InvalidSpec", message=error or "invalid spec")

@@ -15,6 +15,8 @@ from maintenance_operator.domain import machine, timestamps
 from maintenance_operator.reconcilers import assess
 
 M = TypeVar("M", bound=BaseModel)
+#: Annotation on a HealthAssessment assessed by a sharded replica: that replica's identity.
+ASSESSED_BY_ANNOTATION = f"{api.GROUP}/assessed-by"
 #: How often an open Remediation's state machine is advanced (rollouts and verification are polled).
 REMEDIATION_TICK_SECONDS = 5.0
 
@@ -81,3 +83,11 @@ def owned(body: Mapping[str, Any], memo: Any, **_: Any) -> bool:
     the object's policy (a kopf ``when=`` filter, and the guard at the top of every timer)."""
     shards = getattr(memo, "shards", None)
     return shards is None or bool(shards.owns(*owner_key(body)))
+
+
+def sharded_replica(memo: Any) -> str | None:
+    """This replica's identity when sharding is on, else None."""
+    shards = getattr(memo, "shards", None)
+    store = getattr(shards, "store", None)
+    identity = getattr(store, "identity", None)
+    return str(identity) if identity else None

@@ -30,9 +30,9 @@ def test_an_object_is_in_its_policys_shard() -> None:
 def test_owned_is_true_without_sharding_and_follows_held_shards_with_it() -> None:
     policy = body("MaintenancePolicy", "web")
     assert common.owned(policy, SimpleNamespace())
-    shards = shards_lib.Shards(count=3, store=None, duration=15.0)
-    shards.store = object()  # type: ignore[assignment]  # enabled, holding nothing yet
-    shards.held = set()
+    store = SimpleNamespace(identity="replica-0")
+    shards = shards_lib.Shards(count=3, store=store, duration=15.0)  # type: ignore[arg-type]
+    assert shards.held == set()  # enabled, holding nothing yet
     memo = SimpleNamespace(shards=shards)
     assert not common.owned(policy, memo)
     shards.held = {shards.shard_of("shop", "web")}
@@ -67,3 +67,11 @@ def test_sharding_starts_after_the_runtime_and_the_scheduler() -> None:
     order = [h.fn for h in kopf.get_default_registry()._activities.get_all_handlers()]
     start = order.index(sharding.start_sharding)
     assert order.index(probes.startup) < start and order.index(schedule.start_scheduler) < start
+
+
+def test_the_sharded_replica_names_itself_and_an_unsharded_one_does_not() -> None:
+    assert common.sharded_replica(SimpleNamespace()) is None
+    assert common.sharded_replica(SimpleNamespace(shards=shards_lib.Shards.single())) is None
+    store = SimpleNamespace(identity="replica-1")
+    shards = shards_lib.Shards(count=3, store=store, duration=15.0)  # type: ignore[arg-type]
+    assert common.sharded_replica(SimpleNamespace(shards=shards)) == "replica-1"
