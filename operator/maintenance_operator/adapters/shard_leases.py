@@ -7,6 +7,8 @@ conflicting with a request retries once)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,12 +26,18 @@ WANTED_BY = f"{api.GROUP}/shard-wanted-by"
 WANTED_AT = f"{api.GROUP}/shard-wanted-at"
 
 
+#: Lease calls run on their own threads: behind the shared default executor (busy with API and Prometheus
+#: calls under load) a renewal would wait its turn and lose the shard.
+_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="shard-leases")
+
+
 async def _raw(call: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """A client call off the event loop, the server's JSON as a dict. Not behind the client-side QPS limit:
-    a renewal queued behind a burst of assessments would lose the shard (client-go's leader election
-    likewise renews on its own client); it is a few requests per renew period."""
+    """A client call off the event loop, the server's JSON as a dict. Not behind the client-side QPS limit
+    either: a renewal queued behind a burst of assessments would lose the shard (client-go's leader
+    election likewise renews on its own client); it is a few requests per renew period."""
     metrics.API_REQUESTS.inc()
-    response = await asyncio.to_thread(call, *args, _preload_content=False, **kwargs)
+    bound = functools.partial(call, *args, _preload_content=False, **kwargs)
+    response = await asyncio.get_running_loop().run_in_executor(_EXECUTOR, bound)
     data: dict[str, Any] = json.loads(response.data or b"{}")
     return data
 

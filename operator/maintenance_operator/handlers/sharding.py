@@ -3,7 +3,7 @@
 Every replica watches every object; one holding a policy's shard is the only one that schedules, assesses,
 advances remediations of, or writes kopf state on, that policy's objects. kopf's progress and diff-base
 annotations are written only for owned objects: a replica skipping an object it does not own must not mark
-it handled for the owner. Registered after probes and schedule (imported last), whose startup it needs."""
+it handled for the owner. Registered after probes and schedule, whose startup it needs."""
 
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ from typing import Any
 
 import kopf
 
-from maintenance_operator.adapters import shard_leases
+from maintenance_operator.adapters import crs, shard_leases
 from maintenance_operator.config import OperatorConfig, operator_identity
 from maintenance_operator.handlers import common, schedule
 from maintenance_operator.reconcilers import shards as shards_lib
-from maintenance_operator.runtime import from_memo
 
 log = logging.getLogger(__name__)
 Owns = Callable[[Mapping[str, Any]], bool]
@@ -78,9 +77,10 @@ async def start_sharding(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: 
     config = OperatorConfig.from_env()
     if not config.sharding_enabled:
         return
-    runtime = from_memo(memo)
+    # its own client (and threads, see adapters/shard_leases): renewals never queue behind the fleet's calls
+    memo.shards_api = crs.new_api_client()
     store = shard_leases.ShardLeases(
-        runtime.api_client,
+        memo.shards_api,
         namespace=config.sharding_lease_namespace or os.environ.get("POD_NAMESPACE") or "default",
         prefix=config.sharding_lease_prefix,
         identity=identity(),
@@ -107,3 +107,6 @@ async def stop_sharding(memo: kopf.Memo, **_: Any) -> None:
     shards = getattr(memo, "shards", None)
     if isinstance(shards, shards_lib.Shards):
         await shards.release_all()
+    api_client = getattr(memo, "shards_api", None)
+    if api_client is not None:
+        api_client.close()
