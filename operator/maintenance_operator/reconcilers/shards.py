@@ -109,7 +109,10 @@ class Shards:
         if step.request is not None:
             await self._attempt(self.store.ask, step.request)
         self._changed(gained, lost)
-        self._drop_stale(self.clock())
+        ended = self.clock()
+        if ended - now > sharding.renew_period(self.duration):
+            log.warning("shard lease round took %.1f s (renew period %.1f s)", ended - now, self.duration / 3)
+        self._drop_stale(ended)
         return step
 
     def _drop_stale(self, now: float) -> None:
