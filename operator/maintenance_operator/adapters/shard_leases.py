@@ -28,7 +28,7 @@ WANTED_AT = f"{api.GROUP}/shard-wanted-at"
 
 #: Lease calls run on their own threads: behind the shared default executor (busy with API and Prometheus
 #: calls under load) a renewal would wait its turn and lose the shard.
-_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="shard-leases")
+_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="shard-leases")
 
 
 async def _raw(call: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -96,8 +96,9 @@ class ShardLeases:
         return lease
 
     async def read_all(self, shards: int) -> dict[int, sharding.ShardLease | None]:
-        """Every shard's Lease, one GET each (no LIST)."""
-        return {s: parse(s, await self.read(s)) for s in range(shards)}
+        """Every shard's Lease, one GET each, concurrently (no LIST)."""
+        found = await asyncio.gather(*(self.read(s) for s in range(shards)))
+        return {s: parse(s, lease) for s, lease in enumerate(found)}
 
     def _spec(self, now: datetime, *, acquired: str | None, transitions: int) -> dict[str, Any]:
         stamp = timestamps.rfc3339_micro(now)

@@ -65,6 +65,7 @@ class Shards:
         return not self.enabled or self.shard_of(namespace, name) in self.held
 
     def _changed(self, gained: set[int], lost: set[int]) -> None:
+        gained, lost = gained - self.held, lost & self.held
         if not gained and not lost:
             return
         self.held = (self.held - lost) | gained
@@ -133,10 +134,12 @@ class Shards:
             return False
 
     async def run(self) -> None:
-        """Rounds every renew period, forever (cancel to stop)."""
+        """A round every renew period from the start of the last one (a slow round does not push the
+        next renewal later), forever (cancel to stop)."""
         while True:
+            started = self.clock()
             await self.round()
-            await asyncio.sleep(sharding.renew_period(self.duration))
+            await asyncio.sleep(max(0.0, sharding.renew_period(self.duration) - (self.clock() - started)))
 
     async def release_all(self) -> None:
         """At shutdown: hand every shard over at once, so nobody waits a Lease duration."""
