@@ -122,11 +122,28 @@ def fleet(stack: stack_lib.Stack, kube_api: Any, tmp_path: Path) -> Iterator[Fle
     finally:
         for replica in found.replicas.values():
             replica.stop()
-        for namespace in found.namespaces:
-            stack_lib.delete_namespace(kube_api, namespace)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda ns: release_and_delete(kube_api, ns), found.namespaces))
         for name in found.replicas:
             log = (tmp_path / f"{name}.log").read_text(errors="replace")
             assert "Traceback" not in log, f"{name}: {log[-4000:]}"
+
+
+def release_and_delete(api: Any, namespace: str) -> None:
+    """Delete a namespace with no operator running: release only the finalizers that are set."""
+    objects = client.CustomObjectsApi(api)
+    for plural in ("remediations", "maintenancepolicies"):
+        for item in stack_lib.items(api, plural, namespace):
+            if item["metadata"].get("finalizers"):
+                objects.patch_namespaced_custom_object(
+                    stack_lib.GROUP,
+                    stack_lib.VERSION,
+                    namespace,
+                    plural,
+                    item["metadata"]["name"],
+                    {"metadata": {"finalizers": None}},
+                )
+    client.CoreV1Api(api).delete_namespace(namespace)
 
 
 def create_policies(fleet: Fleet) -> list[tuple[str, str]]:
