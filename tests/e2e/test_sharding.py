@@ -217,8 +217,10 @@ def test_three_replicas_split_300_policies_and_survive_losing_one(fleet: Fleet) 
     app = fleet.namespaces[0]
     stack_lib.deploy_chatapp(api, app)
     stack_lib.wait_for(lambda: stack_lib.rolled_out(api, app), timeout=90, what="chatapp rollout")
-    app_policy = cheap_policy(app, "chatapp", health_check="1h")
-    app_policy["spec"]["verification"] = {"initialDelay": "25s", "window": "20s", "interval": "5s"}
+    # the app's policy keeps the sample's indicators: the remediation's issue and verification use them
+    app_policy = stack_lib.demo_policy(
+        app, schedule={"healthCheck": "1h", "performanceAnalysis": "1h"}, analyses=NO_ANALYSES
+    )
     stack_lib.create(api, "maintenancepolicies", app, app_policy)
     policies = create_policies(fleet)
     assert len(policies) == 270  # + 30 in the app namespace below
