@@ -12,6 +12,7 @@ for module in (
     "benchmarks.image_size",
     "benchmarks.alert_latency",
     "benchmarks.prometheus_load",
+    "benchmarks.api_load",
     "benchmarks.kube_clients",
 ):
     print(f"=== {module}", flush=True)

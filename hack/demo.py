@@ -2,7 +2,8 @@
 
 Deploys the Chat App, applies the sample policy (with demo timings), starts the operator, then injects
 five faults one after another and narrates what happens: assessment, plan, approval, execution,
-verification, rollback. Prints a timing table at the end and writes benchmarks/results/demo.json.
+verification, rollback. Prints a timing table, writes benchmarks/results/demo.json, and ends with the
+MaintenanceReport of the faults it ran (Markdown and a self-contained HTML page; the path is printed).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kubernetes import client
 
 import chatapp_stack as stack_lib
+import demo_report
 
 NAMESPACE = "chatapp-demo"
 TERMINAL = {"Succeeded", "RolledBack", "Failed", "Rejected", "Expired", "Escalated", "Terminated"}
@@ -101,6 +103,21 @@ class Demo:
             return True
         except client.ApiException:
             return False
+
+    def report(self) -> demo_report.Written:
+        """The operator's MaintenanceReport of everything above, rendered next to the operator's log."""
+        written = demo_report.produce(
+            create=lambda body: stack_lib.create(self.api, "maintenancereports", NAMESPACE, body),
+            read=lambda: stack_lib.get(self.api, "maintenancereports", NAMESPACE, demo_report.REPORT),
+            wait=lambda probe: stack_lib.wait_for(probe, timeout=120, what="the maintenance report"),
+            namespace=NAMESPACE,
+            into=self.work,
+        )
+        say(f"MaintenanceReport {NAMESPACE}/{demo_report.REPORT}: {written.phase}")
+        say(f"  Markdown: {written.markdown}")
+        say(f"  HTML:     {written.html}")
+        say(f"  (again later: kubectl maintenance report {demo_report.REPORT} -n {NAMESPACE} --html FILE)")
+        return written
 
     # ------------------------------------------------------------ narration
 
@@ -248,6 +265,7 @@ def main() -> int:
     demo = Demo(stack, work=work)
     began = time.monotonic()
     steps: list[Step] = []
+    written: demo_report.Written | None = None
     try:
         demo.setup()
         scenarios: list[tuple[Step, dict[str, Any], Any, bool]] = [
@@ -312,6 +330,11 @@ def main() -> int:
                 demo.wait_healthy(f"recovery after the {step.fault}")
             else:
                 time.sleep(20)
+        heading(f"{len(scenarios) + 2}. The maintenance report of this demo")
+        try:
+            written = demo.report()
+        except (TimeoutError, client.ApiException) as exc:
+            say(f"No report: {exc}")
     finally:
         if demo.operator:
             demo.operator.stop()
@@ -337,6 +360,9 @@ def main() -> int:
         )
     total = time.monotonic() - began
     say(f"  demo took {total:.0f}s")
+    if written is not None:
+        say(f"  maintenance report ({written.phase}): {written.markdown}")
+        say(f"  open it in a browser: file://{written.html.resolve()}")
     results = stack_lib.ROOT / "benchmarks" / "results"
     results.mkdir(parents=True, exist_ok=True)
     (results / "demo.json").write_text(json.dumps({"total_seconds": total, "steps": rows}, indent=2) + "\n")

@@ -30,7 +30,7 @@ echo "=== prerequisites: the pinned binaries: control plane, kwok, helm (built o
 hack/cluster/build.sh || status=1
 export MO_REQUIRE_TOOLS=1
 
-stage unit -q -m "not integration and not e2e" tests || status=1
+stage unit -q -m "not integration and not e2e and not kind" tests || status=1
 stage integration -q -m integration tests || status=1
 stage e2e -q -m e2e tests || status=1
 exit $status

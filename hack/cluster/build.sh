@@ -8,6 +8,10 @@
 #
 #   hack/cluster/build.sh          build what is missing
 #   hack/cluster/build.sh --check  exit 0 iff everything is cached (no build)
+#   hack/cluster/build.sh --node [--check]  also the kind node's binaries from the same pinned module:
+#                                  kubelet, kubeadm, kubectl, kube-proxy; and kind, crictl, coredns
+#                                  (hack/kind/node-image.sh)
+#   MO_BUILD_ONLY="kind coredns" hack/cluster/build.sh --node   only these (if missing)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,20 +41,45 @@ all_components=(
   "kube-apiserver $K8S_VERSION" "kube-controller-manager $K8S_VERSION" "kube-scheduler $K8S_VERSION"
   "etcd $ETCD_VERSION" "kwok $KWOK_VERSION" "helm $HELM_VERSION"
 )
+NODE=0 CHECK=0
+for arg in "$@"; do
+  case "$arg" in
+    --node) NODE=1 ;;
+    --check) CHECK=1 ;;
+    *) die "usage: $0 [--node] [--check]" ;;
+  esac
+done
+KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler)
+if [[ $NODE -eq 1 ]]; then
+  KUBE_CMDS+=("${KUBE_NODE_CMDS[@]}")
+  for c in "${KUBE_NODE_CMDS[@]}"; do all_components+=("$c $K8S_VERSION"); done
+  all_components+=("kind $KIND_VERSION" "crictl $CRICTL_VERSION" "coredns $COREDNS_VERSION")
+fi
 
 missing=()
 for c in "${all_components[@]}"; do
+  if [[ -n "${MO_BUILD_ONLY:-}" && " $MO_BUILD_ONLY " != *" ${c%% *} "* ]]; then continue; fi
   # shellcheck disable=SC2086
   is_cached $c || missing+=("${c%% *}")
 done
 
-if [[ "${1:-}" == "--check" ]]; then
+if [[ $CHECK -eq 1 ]]; then
   [[ ${#missing[@]} -eq 0 ]]
   exit
 fi
 if [[ ${#missing[@]} -eq 0 ]]; then
   log "all binaries cached in $MO_BIN_DIR"
   exit 0
+fi
+# One builder at a time on this machine: wait for another build.sh, then build only what is still missing.
+if [[ -z "${MO_BUILD_LOCK_HELD:-}" ]]; then
+  mkdir -p "$MO_CACHE_DIR/locks"
+  exec 8>"$MO_CACHE_DIR/locks/build.lock"
+  if ! flock -n 8; then
+    log "waiting for another hack/cluster/build.sh to finish"
+    flock -w "${MO_LOCK_TIMEOUT:-7200}" 8 || die "timed out waiting for $MO_CACHE_DIR/locks/build.lock"
+    MO_BUILD_LOCK_HELD=1 exec "$0" "$@" # the lock (fd 8) stays held
+  fi
 fi
 log "to build: ${missing[*]} (cache: $MO_BIN_DIR)"
 
@@ -95,8 +124,9 @@ build_kubernetes() {
   local args=()
   for m in $staging; do args+=("-replace=$m=$m@$staging_v"); done
   go mod edit "${args[@]}"
-  go get "k8s.io/kubernetes/cmd/kube-apiserver@$v" \
-    "k8s.io/kubernetes/cmd/kube-controller-manager@$v" "k8s.io/kubernetes/cmd/kube-scheduler@$v"
+  local cmds=() pkgs=() c
+  for c in "${KUBE_CMDS[@]}"; do has "$c" && cmds+=("$c") && pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  go get "${pkgs[@]/%/@$v}"
   date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "${gomod%.mod}.info")"
   ld="-s -w"
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -105,14 +135,12 @@ build_kubernetes() {
   done
   out="$dir/out"
   mkdir -p "$out"
-  go build -p "$JOBS" -trimpath -ldflags "$ld" -o "$out/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler
-  for b in kube-apiserver kube-controller-manager kube-scheduler; do
+  go build -p "$JOBS" -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}"
+  for b in "${cmds[@]}"; do
     install_bin "$b" "$v" "$out/$b"
   done
   rm -rf "$dir"
-  log "kubernetes $v built in $((SECONDS - t0))s"
+  log "kubernetes $v (${cmds[*]}) built in $((SECONDS - t0))s"
 }
 
 build_etcd() {
@@ -151,19 +179,40 @@ build_helm() {
   log "helm $HELM_VERSION built in $((SECONDS - t0))s"
 }
 
+# go_install COMPONENT VERSION PACKAGE@VERSION [LDFLAGS]: a plain `go install` into the cache.
+go_install() {
+  local t0=$SECONDS dir
+  dir="$(new_wrapper "$1-$2")"
+  GOBIN="$dir" go install -p "$JOBS" -trimpath -ldflags "-s -w ${4:-}" "$3"
+  install_bin "$1" "$2" "$dir/$(basename "${3%@*}")"
+  rm -rf "$dir"
+  log "$1 $2 built in $((SECONDS - t0))s"
+}
+build_kind() { go_install kind "$KIND_VERSION" "sigs.k8s.io/kind@$KIND_VERSION"; }
+build_crictl() {
+  go_install crictl "$CRICTL_VERSION" "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" \
+    "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
+}
+build_coredns() {
+  go_install coredns "$COREDNS_VERSION" "github.com/coredns/coredns@$COREDNS_VERSION" \
+    "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION"
+}
+
 has() { local x; for x in "${missing[@]}"; do [[ "$x" == "$1" ]] && return 0; done; return 1; }
 
 # Two lanes: the big kubernetes build, and the small ones one after another.
 T0=$SECONDS
 pids=()
 names=()
-if has kube-apiserver || has kube-controller-manager || has kube-scheduler; then
+kube_missing=0
+for c in "${KUBE_CMDS[@]}"; do has "$c" && kube_missing=1; done
+if [[ $kube_missing -eq 1 ]]; then
   ( build_kubernetes ) >"$LOG_DIR/build-kubernetes.log" 2>&1 &
   pids+=($!); names+=(kubernetes)
   log "building kubernetes $K8S_VERSION (log: $LOG_DIR/build-kubernetes.log)"
 fi
 small=()
-for c in etcd kwok helm; do has "$c" && small+=("$c"); done
+for c in etcd kwok helm kind crictl coredns; do has "$c" && small+=("$c"); done
 if [[ ${#small[@]} -gt 0 ]]; then
   (
     for c in "${small[@]}"; do

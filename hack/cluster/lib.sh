@@ -9,6 +9,9 @@ ETCD_VERSION=v3.6.8   # go.etcd.io/etcd/server/v3
 KWOK_VERSION=v0.7.0   # sigs.k8s.io/kwok/cmd/kwok
 HELM_VERSION=v3.19.5  # helm.sh/helm/v3/cmd/helm
 PROMETHEUS_OPERATOR_VERSION=v0.94.0  # github.com/prometheus-operator/prometheus-operator: CRDs only
+KIND_VERSION=v0.33.0     # sigs.k8s.io/kind (hack/kind/)
+CRICTL_VERSION=v1.34.0   # sigs.k8s.io/cri-tools/cmd/crictl: the kind node's crictl
+COREDNS_VERSION=v1.12.1  # github.com/coredns/coredns: the version kubeadm $K8S_VERSION deploys
 # Bump when the build recipe changes so cached binaries are rebuilt.
 BUILD_RECIPE=1
 
@@ -27,9 +30,12 @@ bin_path() { printf '%s/%s-%s/%s\n' "$MO_BIN_DIR" "$1" "$2" "$1"; }
 KUBE_APISERVER_BIN="$(bin_path kube-apiserver "$K8S_VERSION")"
 KUBE_CONTROLLER_MANAGER_BIN="$(bin_path kube-controller-manager "$K8S_VERSION")"
 KUBE_SCHEDULER_BIN="$(bin_path kube-scheduler "$K8S_VERSION")"
+# The kind node's extra binaries (hack/cluster/build.sh --node), from the same k8s.io/kubernetes.
+KUBE_NODE_CMDS=(kubelet kubeadm kubectl kube-proxy)
 ETCD_BIN="$(bin_path etcd "$ETCD_VERSION")"
 KWOK_BIN="$(bin_path kwok "$KWOK_VERSION")"
 HELM_BIN="$(bin_path helm "$HELM_VERSION")"
+KIND_BIN="$(bin_path kind "$KIND_VERSION")"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

@@ -42,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     import yaml
 
-    from maintenance_operator.api import v1alpha1
+    from maintenance_operator.api import stored, v1alpha1
     from maintenance_operator.render import html, markdown
 
     try:
@@ -51,13 +51,14 @@ def _report(args: argparse.Namespace) -> int:
         reports = [d for d in items if isinstance(d, dict) and d.get("kind") == "MaintenanceReport"]
         if not reports:
             raise ValueError("no MaintenanceReport in the file (use `kubectl get mrep NAME -o yaml`)")
-        pages = [
-            (
-                r.get("metadata", {}).get("name", "report"),
-                v1alpha1.MaintenanceReportStatus.model_validate(r.get("status") or {}),
-            )
+        reads = [
+            (r.get("metadata", {}).get("name", "report"), stored.read(v1alpha1.MaintenanceReportStatus, r))
             for r in reports
         ]
+        unreadable = [f"{name}: {read.reason}" for name, read in reads if not read.intact]
+        if unreadable:
+            raise ValueError("unreadable report status: " + "; ".join(unreadable))
+        pages = [(name, read.status) for name, read in reads]
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return 2

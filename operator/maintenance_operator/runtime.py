@@ -14,7 +14,16 @@ from typing import Any
 
 from kubernetes import client
 
-from maintenance_operator.adapters import crs, kube, llm, notifications, prometheus_pool
+from maintenance_operator.adapters import (
+    admission,
+    crs,
+    kube,
+    llm,
+    monitoring,
+    notifications,
+    prometheus_pool,
+    workload,
+)
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
 from maintenance_operator.domain import budget, notification
@@ -32,15 +41,46 @@ class Runtime:
     #: built on first use from the Secret named by the settings, None when no webhook is configured.
     notifier: notifications.WebhookNotifier | None = None
     notifier_resolved: bool = False
-    #: Every Prometheus query goes through this one bounded pool (built from the settings if not given).
-    queries: prometheus_pool.QueryPool | None = None
+    #: Every Prometheus query goes through this one bounded pool (built from the settings).
+    queries: prometheus_pool.QueryPool = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.queries is None:
-            self.queries = prometheus_pool.QueryPool(
-                max_concurrent=self.config.prometheus_max_concurrent_queries,
-                qps=self.config.prometheus_queries_per_second,
-            )
+        self.queries = prometheus_pool.QueryPool(
+            max_concurrent=self.config.prometheus_max_concurrent_queries,
+            qps=self.config.prometheus_queries_per_second,
+        )
+
+    @classmethod
+    def connect(cls, config: OperatorConfig) -> Runtime:
+        """A runtime on a new API client (in-cluster or the kubeconfig)."""
+        api_client = crs.new_api_client()
+        return cls(config=config, api_client=api_client, resources=crs.CustomResources(api_client))
+
+    def disconnect(self) -> None:
+        """Close the API client (after aclose, at operator cleanup)."""
+        self.api_client.close()  # type: ignore[no-untyped-call]
+
+    def workload(self, *, namespace: str, name: str) -> workload.WorkloadReader:
+        """What the configuration and security audits read about one Deployment."""
+        return workload.WorkloadReader(self.api_client, namespace=namespace, name=name)
+
+    async def apply_alert_rule(
+        self,
+        *,
+        namespace: str,
+        name: str,
+        labels: dict[str, str],
+        owner: dict[str, Any],
+        spec: dict[str, Any],
+    ) -> None:
+        """Create or update a PrometheusRule (monitoring.RulesUnavailable when the cluster has none)."""
+        await monitoring.apply_rule(
+            self.api_client, namespace=namespace, name=name, labels=labels, owner=owner, spec=spec
+        )
+
+    async def remove_webhook_configurations(self, name: str) -> None:
+        """Delete the admission webhook configurations kopf registered under ``name``."""
+        await admission.remove_configurations(self.api_client, name)
 
     def target(self, *, namespace: str, name: str) -> kube.TargetDeployment:
         return kube.TargetDeployment(self.api_client, namespace=namespace, name=name)
@@ -66,7 +106,6 @@ class Runtime:
             ref = spec.ca_secret_ref
             pem = await self.resources.read_secret(namespace, ref.name, ref.key)
         timeout = api.parse_duration(spec.timeout) if spec.timeout else self.config.prometheus_timeout_seconds
-        assert self.queries is not None
         return self.queries.querier(
             spec.url or self.config.prometheus_url, timeout=timeout, bearer_token=token, ca_pem=pem or None
         )
@@ -120,8 +159,7 @@ class Runtime:
         """At operator cleanup: give pending notices a few seconds, then close the Prometheus pool."""
         if self.notifier is not None:
             await self.notifier.close()
-        if self.queries is not None:
-            await self.queries.aclose()
+        await self.queries.aclose()
 
 
 def from_memo(memo: Any) -> Runtime:

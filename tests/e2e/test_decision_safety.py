@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from tests.e2e import test_remediation_loop as loop
 from tests.fixtures import llm_mock
+from tests.fixtures import remediation_loop as loop
 
 pytestmark = pytest.mark.e2e
 stack_lib = loop.stack_lib

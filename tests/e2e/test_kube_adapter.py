@@ -229,3 +229,24 @@ async def test_lease_exclusive_until_release_or_expiry(kube_api: Any, namespace:
     assert lease is not None
     assert lease["spec"]["holderIdentity"] == "rem-a"
     assert lease["spec"]["leaseTransitions"] == 2  # rem-a -> rem-b -> rem-a
+
+
+async def test_the_planner_sees_one_target_model_with_revisions(
+    kube_api: Any, target: kube.TargetDeployment, namespace: str
+) -> None:
+    await rolled_out(target)
+    await set_image(kube_api, namespace, "chatapp:2.0")
+    await rolled_out(target)
+    state = await target.state(now=datetime.now(UTC))
+    snapshot = await target.snapshot()
+    assert isinstance(state, rollout.TargetSnapshot)
+    assert (state.name, state.replicas, state.revision, state.rollout_done) == (NAME, 2, 2, True)
+    assert state.model_dump(exclude={"image", "containers", "revisions", "current_revision_age_seconds"}) == (
+        snapshot.model_dump(exclude={"image", "containers", "revisions", "current_revision_age_seconds"})
+    )
+    assert state.image == "chatapp:2.0" and state.containers == {"chatapp": {"requests": {}, "limits": {}}}
+    assert [(r.revision, r.image) for r in sorted(state.revisions, key=lambda r: r.revision)] == [
+        (1, "chatapp:1.0"),
+        (2, "chatapp:2.0"),
+    ]
+    assert state.current_revision_age_seconds is not None and state.current_revision_age_seconds >= 0

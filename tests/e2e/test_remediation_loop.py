@@ -3,162 +3,27 @@ in Prometheus → success or rollback, with the operator running as a real proce
 
 from __future__ import annotations
 
-import sys
 import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hack"))
-import chatapp_stack as stack_lib
+from tests.fixtures import remediation_loop
+from tests.fixtures.remediation_loop import (
+    action_types,
+    assess,
+    manual_remediation,
+    policy,
+    remediation_for,
+    remediations,
+    replica_sets,
+    stack_lib,
+    wait_terminal,
+)
 
 pytestmark = pytest.mark.e2e
-TERMINAL = {"Succeeded", "RolledBack", "Failed", "Rejected", "Expired", "Escalated", "Terminated"}
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def stack(local_cluster: Any, kubectl: Any) -> stack_lib.Stack:
-    kubectl("apply", "-f", str(ROOT / "crds"))
-    kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-    return stack_lib.Stack(
-        kubeconfig=str(local_cluster.kubeconfig),
-        prometheus_url=local_cluster.prometheus_url,
-        simulator_url=local_cluster.simulator_url,
-        operator_metrics_port=local_cluster.operator_metrics_port,
-    )
-
-
-@pytest.fixture
-def app(stack: stack_lib.Stack, namespace: str, kube_api: Any) -> Iterator[str]:
-    """The Chat App, rolled out, with Prometheus already holding rate data for its pods."""
-    stack_lib.deploy_chatapp(kube_api, namespace)
-    stack_lib.wait_for(lambda: stack_lib.rolled_out(kube_api, namespace), timeout=90, what="chatapp rollout")
-    query = f'count(rate(chatapp_requests_total{{namespace="{namespace}"}}[15s]))'
-    stack_lib.wait_for(lambda: (stack_lib.prometheus_value(stack, query) or 0) >= 2, timeout=60, what=query)
-    yield namespace
-    stack_lib.clear_faults(stack)
-
-
-@pytest.fixture
-def operator(stack: stack_lib.Stack, app: str, tmp_path: Path) -> Iterator[stack_lib.OperatorProcess]:
-    process = stack_lib.OperatorProcess(stack, namespaces=[app], log_path=tmp_path / "operator.log").start()
-    yield process
-    process.stop()
-    # with the operator gone, nothing would release the finalizers on its resources
-    stack_lib.delete_namespace(stack.api(), app)
-    log = (tmp_path / "operator.log").read_text(errors="replace")
-    assert "Traceback" not in log, log[-4000:]
-
-
-def policy(kube_api: Any, namespace: str, **overrides: Any) -> None:
-    base = {
-        # one scheduled performance analysis at start-up (records the known-good config), then on demand
-        "schedule": {"healthCheck": "1h", "performanceAnalysis": "1h"},
-        "actions": {"scale": {"enabled": True, "min": 2, "max": 6, "maxStep": 2}},
-    }
-    stack_lib._merge(base, overrides)
-    stack_lib.create(kube_api, "maintenancepolicies", namespace, stack_lib.demo_policy(namespace, **base))
-    stack_lib.wait_for(
-        lambda: _first_assessment_done(kube_api, namespace),
-        timeout=90,
-        what="the start-up performance analysis",
-    )
-
-
-def _first_assessment_done(kube_api: Any, namespace: str) -> bool:
-    found = stack_lib.items(kube_api, "healthassessments", namespace)
-    return bool(found) and (found[0].get("status") or {}).get("phase") in ("Completed", "Inconclusive")
-
-
-def assess(kube_api: Any, namespace: str) -> dict[str, Any]:
-    name = stack_lib.request_assessment(kube_api, namespace, f"ondemand-{uuid.uuid4().hex[:6]}")
-    return stack_lib.wait_for(
-        lambda: _finished(stack_lib.get(kube_api, "healthassessments", namespace, name)),
-        timeout=60,
-        what=f"assessment {name}",
-    )
-
-
-def _finished(obj: dict[str, Any]) -> dict[str, Any] | None:
-    return obj if (obj.get("status") or {}).get("phase") in ("Completed", "Inconclusive", "Failed") else None
-
-
-def remediations(kube_api: Any, namespace: str) -> list[dict[str, Any]]:
-    return stack_lib.items(kube_api, "remediations", namespace)
-
-
-def wait_terminal(kube_api: Any, namespace: str, name: str, timeout: float = 180) -> dict[str, Any]:
-    def done() -> dict[str, Any] | None:
-        obj = stack_lib.get(kube_api, "remediations", namespace, name)
-        return obj if (obj.get("status") or {}).get("phase") in TERMINAL else None
-
-    return stack_lib.wait_for(done, timeout=timeout, interval=1, what=f"remediation {name} to finish")
-
-
-def remediation_for(kube_api: Any, namespace: str, indicator: str, timeout: float = 60) -> dict[str, Any]:
-    def find() -> dict[str, Any] | None:
-        # an issue may share the Remediation of another issue with the same plan (one fault, one change)
-        for assessment in stack_lib.items(kube_api, "healthassessments", namespace):
-            for issue in (assessment.get("status") or {}).get("issues") or []:
-                if issue["indicator"] == indicator and issue.get("remediation"):
-                    found: dict[str, Any] = stack_lib.get(
-                        kube_api, "remediations", namespace, issue["remediation"]
-                    )
-                    return found
-        return None
-
-    return stack_lib.wait_for(find, timeout=timeout, what=f"a remediation for {indicator}")
-
-
-def manual_remediation(
-    kube_api: Any,
-    namespace: str,
-    *,
-    severity: str,
-    indicator: str,
-    category: str,
-    actions: list[dict[str, Any]],
-    confidence: float = 9.0,
-) -> str:
-    """A Remediation written by a person (or another tool): validated and routed like any plan."""
-    name = f"manual-{uuid.uuid4().hex[:6]}"
-    stack_lib.create(
-        kube_api,
-        "remediations",
-        namespace,
-        {
-            "kind": "Remediation",
-            "metadata": {"name": name},
-            "spec": {
-                "policyRef": {"name": "chatapp"},
-                "targetRef": {"name": "chatapp"},
-                "issue": {
-                    "fingerprint": f"manual{uuid.uuid4().hex[:10]}",
-                    "title": f"{indicator} (manual)",
-                    "severity": severity,
-                    "category": category,
-                    "dimension": "core",
-                    "indicator": indicator,
-                },
-                "plan": {"actions": actions, "rationale": "written by hand", "confidence": confidence},
-            },
-        },
-    )
-    return name
-
-
-def replica_sets(kube_api: Any, namespace: str) -> list[Any]:
-    return list(client.AppsV1Api(kube_api).list_namespaced_replica_set(namespace).items)
-
-
-def action_types(remediation: dict[str, Any]) -> list[str]:
-    return [a["type"] for a in remediation["spec"]["plan"]["actions"]]
+stack, app, operator = remediation_loop.stack, remediation_loop.app, remediation_loop.operator  # fixtures
 
 
 # ---------------------------------------------------------------- faults the operator can fix

@@ -1,5 +1,5 @@
-"""A MaintenanceReport made by the running operator on the local cluster: its numbers match what the
-test did (one critical memory leak fixed by a verified restart), and the plugin renders it."""
+"""A weekly MaintenanceReport made by the running operator on the local cluster: its numbers match what
+the test did (one critical memory leak fixed by a verified restart), and the plugin renders it."""
 
 from __future__ import annotations
 
@@ -52,19 +52,22 @@ def test_report_counts_what_happened(
         app,
         {
             "kind": "MaintenanceReport",
-            "metadata": {"name": "hourly"},
-            "spec": {"policyRef": {"name": "chatapp"}, "period": "1h"},
+            "metadata": {"name": "weekly"},
+            "spec": {"policyRef": {"name": "chatapp"}, "period": "168h", "schedule": "Weekly"},
         },
     )
     report = stack_lib.wait_for(
         lambda: (lambda r: r if (r.get("status") or {}).get("phase") in ("Ready", "Partial") else None)(
-            stack_lib.get(kube_api, "maintenancereports", app, "hourly")
+            stack_lib.get(kube_api, "maintenancereports", app, "weekly")
         ),
         timeout=60,
         what="the report",
     )
     status = report["status"]
     assert status["policies"] == ["chatapp"]
+    period = _when(status["periodEnd"]) - _when(status["periodStart"])
+    assert period.total_seconds() == 7 * 86400
+    assert (_when(status["nextRunAt"]) - _when(status["generatedAt"])).total_seconds() == 7 * 86400
     assert status["remediations"] == [
         {
             "action": "RolloutRestart",
@@ -94,7 +97,7 @@ def test_report_counts_what_happened(
     env["PYTHONPATH"] = str(ROOT / "operator")
     page = tmp_path / "report.html"
     proc = subprocess.run(
-        [str(ROOT / "hack" / "kubectl-maintenance"), "report", "hourly", "-n", app, "--html", str(page)],
+        [str(ROOT / "hack" / "kubectl-maintenance"), "report", "weekly", "-n", app, "--html", str(page)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -18,6 +18,7 @@ from typing import Any, cast
 import pytest
 
 from maintenance_operator.adapters import crs, errors
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import knowledge
 from maintenance_operator.reconcilers import remediate, shared_status
@@ -94,8 +95,11 @@ async def _record(store: SlowReads, namespace: str, name: str) -> None:
 async def _naive_append(store: SlowReads, namespace: str, name: str) -> None:
     fresh = await store.get(KIND, namespace, "chatapp")
     assert fresh is not None
-    outcomes = (fresh.get("status") or {}).get("outcomes") or []
-    update = {"outcomes": knowledge.record_outcome(outcomes, _outcome(name))}
+    outcomes = stored.read(api.MaintenancePolicyStatus, fresh).status.outcomes
+    recorded = knowledge.record_outcome(
+        outcomes, _outcome(name), history=api.HistorySpec(), now=datetime.now(UTC)
+    )
+    update = {"outcomes": [o.wire() for o in recorded]}
     await store.patch_status(KIND, namespace, "chatapp", update)
 
 

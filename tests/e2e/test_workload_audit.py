@@ -378,7 +378,7 @@ async def test_analyses_tick_reports_are_accepted_by_the_policy_status_schema(
 
     outcome = await analyses.run_due(
         policy=spec,
-        status={},
+        status=api.MaintenancePolicyStatus(),
         name="shop",
         namespace=namespace,
         target=reader,

@@ -52,7 +52,6 @@ async def test_policy_settings_else_the_operators(spec: api.PrometheusSpec, url:
 
 async def test_the_pool_limits_come_from_the_settings() -> None:
     runtime = _runtime(prometheus_max_concurrent_queries=3, prometheus_queries_per_second=7)
-    assert runtime.queries is not None
     assert (runtime.queries.max_concurrent, runtime.queries.qps) == (3, 7)
 
 

@@ -32,8 +32,8 @@ from kubernetes.client.exceptions import ApiException
 
 from maintenance_operator.adapters import errors, throttle
 from maintenance_operator.api.v1alpha1 import Action, ActionType, ConfigMapState, PreState, SetResourcesParams
-from maintenance_operator.domain import planning, timestamps
 from maintenance_operator.domain import rollout as rollout_rules
+from maintenance_operator.domain import timestamps
 
 FIELD_MANAGER = "maintenance-operator"
 MERGE_PATCH = "application/merge-patch+json"
@@ -182,39 +182,38 @@ class TargetDeployment:
         return rollout_rules.snapshot(deployment, has_hpa=hpa, argo_label_tracking=argo_label_tracking)
 
     @errors.boundary
-    async def state(self, *, now: datetime) -> planning.TargetState:
-        """The Deployment as the planner sees it: replicas, image, HPA, revisions, current revision's age."""
+    async def state(self, *, now: datetime) -> rollout_rules.TargetSnapshot:
+        """The snapshot plus what the planner needs: image, resources, revisions, current revision's age."""
         deployment = await self.read()
         revisions = await self.revisions(deployment)
         has_hpa = await self.has_hpa()
         spec = deployment.get("spec") or {}
         containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or [{}]
-        annotations = (deployment.get("metadata") or {}).get("annotations") or {}
-        current = _int(annotations.get("deployment.kubernetes.io/revision"))
+        snapshot = rollout_rules.snapshot(deployment, has_hpa=has_hpa)
+        current = snapshot.revision
         current_created = next((r.created_at for r in revisions if current in r.numbers), None)
         age = (now - timestamps.parse(current_created)).total_seconds() if current_created else None
-        return planning.TargetState(
-            replicas=int(spec.get("replicas", 1)),
-            available_replicas=int((deployment.get("status") or {}).get("availableReplicas") or 0),
-            paused=bool(spec.get("paused", False)),
-            has_hpa=has_hpa,
-            image=str(containers[0].get("image", "")),
-            containers={
-                str(c["name"]): {
-                    kind: {str(k): str(v) for k, v in ((c.get("resources") or {}).get(kind) or {}).items()}
-                    for kind in ("requests", "limits")
-                }
-                for c in containers
-                if c.get("name")
-            },
-            revision=current,
-            revisions=[
-                planning.RevisionInfo(
-                    revision=r.number, image=(r.images or ("",))[0], created_at=r.created_at
-                )
-                for r in revisions
-            ],
-            current_revision_age_seconds=age,
+        return snapshot.model_copy(
+            update=dict(
+                image=str(containers[0].get("image", "")),
+                containers={
+                    str(c["name"]): {
+                        kind: {
+                            str(k): str(v) for k, v in ((c.get("resources") or {}).get(kind) or {}).items()
+                        }
+                        for kind in ("requests", "limits")
+                    }
+                    for c in containers
+                    if c.get("name")
+                },
+                revisions=[
+                    rollout_rules.RevisionInfo(
+                        revision=r.number, image=(r.images or ("",))[0], created_at=r.created_at
+                    )
+                    for r in revisions
+                ],
+                current_revision_age_seconds=age,
+            )
         )
 
     async def config_values(self, config_map: str, keys: Sequence[str]) -> dict[str, str]:
@@ -507,13 +506,6 @@ class TargetDeployment:
             raise RestoreIncomplete("; ".join(problems))
         what = "; ".join(w.what for w in pending) or "nothing to restore: already at the pre-state"
         return ApplyResult(applied=applied, message=what, marker=str(pre_state.revision), diff=diff)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _need(marker: str | None) -> str:

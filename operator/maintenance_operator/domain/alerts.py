@@ -10,6 +10,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import machine
 
 POLICY_LABEL = "maintenance_policy"  # set by the rules rendered from a policy's indicators
 NAMESPACE_LABEL = "namespace"
@@ -146,12 +147,9 @@ def assessment_name(policy: str, *, now: datetime, cooldown_seconds: float = COO
     return f"{policy[: 253 - 24]}-al-{slot}"
 
 
-_UNFINISHED = {api.AssessmentPhase.PENDING.value, api.AssessmentPhase.RUNNING.value, ""}
-
-
-def in_flight(phases: list[str | None]) -> bool:
+def in_flight(phases: list[api.AssessmentPhase | None]) -> bool:
     """Whether one of a policy's assessments (given by phase) has not finished yet."""
-    return any((phase or "") in _UNFINISHED for phase in phases)
+    return any(phase not in machine.ASSESSMENT_FINISHED for phase in phases)
 
 
 # ---------------------------------------------------------------- rules rendered from a policy's indicators

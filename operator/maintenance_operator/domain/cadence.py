@@ -78,9 +78,5 @@ def iso(seconds: float) -> str:
 
 def epoch(text: object) -> float | None:
     """Unix seconds of an RFC 3339 timestamp; None for anything else."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+    moment = timestamps.parse_or_none(text) if isinstance(text, str) else None
+    return moment.timestamp() if moment is not None else None

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from maintenance_operator.api.v1alpha1 import (
     TERMINAL_PHASES,
+    AssessmentPhase,
     Condition,
     ConditionStatus,
     RemediationPhase,
@@ -30,6 +31,10 @@ DECIDABLE = frozenset({P.PROPOSED, *WAITING})
 ACTIVE = frozenset({*CHANGING, P.ROLLING_BACK})
 #: Phases about to run or running: a new issue with the same change joins such a Remediation.
 ABSORBING = frozenset({P.PROPOSED, P.APPROVED, P.EXECUTING, P.VERIFYING})
+#: HealthAssessment phases after which an assessment never runs again (str members: they match stored values).
+ASSESSMENT_FINISHED = frozenset(
+    {AssessmentPhase.COMPLETED, AssessmentPhase.INCONCLUSIVE, AssessmentPhase.FAILED}
+)
 
 
 def values(phases: frozenset[RemediationPhase]) -> frozenset[str]:

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from maintenance_operator.api.v1alpha1 import SEVERITY_ORDER, Severity
-from maintenance_operator.domain import prompt
+from maintenance_operator.domain import prompt, timestamps
 
 MAX_TEXT = 3000  # Slack truncates a section's text beyond this
 
@@ -119,7 +119,7 @@ def generic(event: Event) -> dict[str, Any]:
         "text": _clean(event.text),
         "link": event.link,
         "fields": {k: _clean(v) for k, v in event.fields.items()},
-        "at": event.at.isoformat().replace("+00:00", "Z"),
+        "at": timestamps.rfc3339(event.at),
     }
 
 

@@ -31,7 +31,7 @@ from maintenance_operator.api.v1alpha1 import (
     Risk,
     parse_duration,
 )
-from maintenance_operator.domain import approval, confidence, fit, plan_validation, planning
+from maintenance_operator.domain import approval, confidence, fit, plan_validation, planning, timestamps
 from maintenance_operator.domain import risk as risk_rules
 from maintenance_operator.domain.planning import PlanningContext
 from maintenance_operator.domain.rollout import TargetSnapshot
@@ -53,13 +53,6 @@ def agreement(plan: Plan, second_opinion: Plan | None) -> Agreement:
     return Agreement.AGREE if writing_types(plan) == writing_types(second_opinion) else Agreement.DISAGREE
 
 
-def _at(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def recent_failures(
     *, outcomes: Sequence[Outcome], fingerprint: str, action_types: frozenset[str], now: datetime, window: str
 ) -> list[Outcome]:
@@ -69,7 +62,7 @@ def recent_failures(
     for o in outcomes:
         if o.fingerprint != fingerprint or o.action not in action_types or o.result not in BLOCKING_RESULTS:
             continue
-        at = _at(o.at)
+        at = timestamps.parse_or_none(o.at)
         if at is None or at.tzinfo is None or at >= since:
             out.append(o)
     return out

@@ -31,7 +31,7 @@ from maintenance_operator.api.v1alpha1 import (
     Severity,
     SuccessCriteria,
 )
-from maintenance_operator.domain import timestamps
+from maintenance_operator.domain import rollout, timestamps
 
 RECENT_REVISION_SECONDS = 2 * 3600.0
 """A revision younger than this is a suspect for error-rate and plugin issues."""
@@ -65,32 +65,6 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class RevisionInfo(_Frozen):
-    """One Deployment revision (from its ReplicaSets)."""
-
-    revision: int = Field(ge=1, description="deployment.kubernetes.io/revision.")
-    image: str = Field(default="", description="Image of the first container.")
-    created_at: str | None = Field(default=None, description="ReplicaSet creation time (RFC 3339).")
-
-
-class TargetState(_Frozen):
-    """What the operator read from the target Deployment."""
-
-    replicas: int = Field(ge=0, description="spec.replicas.")
-    available_replicas: int = Field(default=0, ge=0, description="status.availableReplicas.")
-    paused: bool = Field(default=False, description="spec.paused.")
-    has_hpa: bool = Field(default=False, description="An HPA scales this Deployment.")
-    image: str = Field(default="", description="Image of the first container.")
-    revision: int | None = Field(default=None, description="Current revision.")
-    revisions: list[RevisionInfo] = Field(default_factory=list, description="Known revisions.")
-    containers: dict[str, dict[str, dict[str, str]]] = Field(
-        default_factory=dict, description="resources (requests, limits) of each container, by name."
-    )
-    current_revision_age_seconds: float | None = Field(
-        default=None, description="Age of the current revision."
-    )
-
-
 class IndicatorSummary(_Frozen):
     """One computed indicator result, as numbers."""
 
@@ -109,7 +83,7 @@ class PlanningContext(_Frozen):
     namespace: str
     target_name: str
     issue: Issue
-    target: TargetState
+    target: rollout.TargetSnapshot
     actions: ActionsSpec = Field(default_factory=ActionsSpec)
     config: dict[str, str] = Field(default_factory=dict, description="Current values of allowlisted keys.")
     known_good_config: dict[str, str] = Field(default_factory=dict, description="Last healthy values.")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import sla
+from maintenance_operator.domain import sla, timestamps
 
 MAX_POINTS = 100
 TREND_DELTA = 0.5  # score points between the first and last third that count as a trend
@@ -74,11 +74,6 @@ class Inputs:
     capacity: Mapping[str, api.CapacityReport] = field(default_factory=dict)
     config_audits: Mapping[str, api.ConfigAuditReport] = field(default_factory=dict)
     security: Mapping[str, api.SecurityReport] = field(default_factory=dict)
-
-
-def iso(value: datetime) -> str:
-    """RFC 3339 in UTC with a Z."""
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def downsample(values: Sequence[float], *, limit: int = MAX_POINTS) -> list[float]:
@@ -317,9 +312,9 @@ def compose(inputs: Inputs, *, now: datetime) -> api.MaintenanceReportStatus:
     actions = effectiveness(inputs.remediations)
     return api.MaintenanceReportStatus(
         phase=api.ReportPhase.PARTIAL if gaps else api.ReportPhase.READY,
-        period_start=iso(inputs.start),
-        period_end=iso(inputs.end),
-        generated_at=iso(now),
+        period_start=timestamps.rfc3339(inputs.start),
+        period_end=timestamps.rfc3339(inputs.end),
+        generated_at=timestamps.rfc3339(now),
         policies=list(inputs.policies),
         executive_summary=summary(inputs=inputs, counts=counts, actions=actions),
         health=health_rows,
@@ -335,10 +330,6 @@ def compose(inputs: Inputs, *, now: datetime) -> api.MaintenanceReportStatus:
         capacity=capacity_sections(inputs.capacity),
         audits=audit_sections(inputs.config_audits, inputs.security),
     )
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def remediation_fact(
@@ -357,7 +348,7 @@ def remediation_fact(
         planner=spec.plan.planner.value,
         confidence=spec.plan.confidence,
         phase=status.phase,
-        detected_at=_parse(spec.issue.detected_at) or created_at,
-        responded_at=_parse(status.responded_at or status.started_at or approval),
-        resolved_at=_parse(resolved),
+        detected_at=timestamps.parse_or_none(spec.issue.detected_at) or created_at,
+        responded_at=timestamps.parse_or_none(status.responded_at or status.started_at or approval),
+        resolved_at=timestamps.parse_or_none(resolved),
     )

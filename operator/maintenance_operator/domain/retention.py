@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from maintenance_operator.api import v1alpha1 as api
+from maintenance_operator.domain import timestamps
 
 _TERMINAL = {p.value for p in api.TERMINAL_PHASES}
 
@@ -40,11 +41,7 @@ def outcomes_to_keep(
     horizon = now - timedelta(seconds=api.parse_duration(retention.retention))
     kept = []
     for outcome in outcomes:
-        try:
-            at = datetime.fromisoformat(outcome.at.replace("Z", "+00:00"))
-        except ValueError:
-            kept.append(outcome)
-            continue
-        if at >= horizon:
+        at = timestamps.parse_or_none(outcome.at)
+        if at is None or at >= horizon:
             kept.append(outcome)
     return kept

@@ -37,10 +37,20 @@ class DeploymentCondition(_Frozen):
     message: str = Field(default="", description="Human-readable details.")
 
 
-class TargetSnapshot(_Frozen):
-    """What the operator knows about its target Deployment at one moment."""
+class RevisionInfo(_Frozen):
+    """One Deployment revision (from its ReplicaSets)."""
 
-    name: str = Field(description="Deployment name.")
+    revision: int = Field(ge=1, description="deployment.kubernetes.io/revision.")
+    image: str = Field(default="", description="Image of the first container.")
+    created_at: str | None = Field(default=None, description="ReplicaSet creation time (RFC 3339).")
+
+
+class TargetSnapshot(_Frozen):
+    """What the operator knows about its target Deployment at one moment: the one model of the target for
+    rollout rules, guards, risk and planning. The planner's fields (image, containers, revisions, age) are
+    filled only where revisions were read (the Target port's ``state``)."""
+
+    name: str = Field(default="", description="Deployment name.")
     namespace: str = Field(default="", description="Deployment namespace.")
     replicas: int = Field(ge=0, description="spec.replicas (1 when unset, as the API server defaults it).")
     status_replicas: int = Field(default=0, ge=0, description="status.replicas: pods of every revision.")
@@ -52,8 +62,8 @@ class TargetSnapshot(_Frozen):
     )
     max_surge: int = Field(default=0, ge=0, description="Extra pods a rolling update may add (resolved).")
     strategy: str = Field(default="RollingUpdate", description="RollingUpdate or Recreate.")
-    ready: bool = Field(description="Rollout complete and every desired replica available.")
-    rollout_done: bool = Field(description="kubectl rollout status would report success.")
+    ready: bool = Field(default=False, description="Rollout complete and every desired replica available.")
+    rollout_done: bool = Field(default=False, description="kubectl rollout status would report success.")
     progress_deadline_exceeded: bool = Field(default=False, description="Progressing=False, deadline hit.")
     paused: bool = Field(default=False, description="spec.paused.")
     generation: int = Field(default=0, description="metadata.generation.")
@@ -63,6 +73,14 @@ class TargetSnapshot(_Frozen):
     has_hpa: bool = Field(default=False, description="A HorizontalPodAutoscaler scales this Deployment.")
     argo_managed: bool = Field(default=False, description="Argo CD (GitOps) manages this Deployment.")
     conditions: tuple[DeploymentCondition, ...] = Field(default=(), description="status.conditions.")
+    image: str = Field(default="", description="Image of the first container.")
+    containers: dict[str, dict[str, dict[str, str]]] = Field(
+        default_factory=dict, description="resources (requests, limits) of each container, by name."
+    )
+    revisions: list[RevisionInfo] = Field(default_factory=list, description="Known revisions.")
+    current_revision_age_seconds: float | None = Field(
+        default=None, description="Age of the current revision."
+    )
 
 
 class RolloutState(_Frozen):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import timestamps
+from maintenance_operator.domain import machine, timestamps
 
 
 @dataclass(frozen=True)
@@ -56,13 +56,10 @@ class AssessmentRef:
     phase: str | None
 
 
-_FINISHED = {api.AssessmentPhase.COMPLETED, api.AssessmentPhase.INCONCLUSIVE, api.AssessmentPhase.FAILED}
-
-
 def to_prune(assessments: list[AssessmentRef], *, history_limit: int) -> list[str]:
     """Names of the oldest finished assessments beyond the history limit; unfinished ones are kept."""
     finished = sorted(
-        (a for a in assessments if a.phase in {p.value for p in _FINISHED}),
+        (a for a in assessments if a.phase in machine.ASSESSMENT_FINISHED),
         key=lambda a: a.created,
         reverse=True,
     )

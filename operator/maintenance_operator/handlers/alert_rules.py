@@ -49,8 +49,7 @@ async def render_alert_rules(
     rule_name = f"{name[: 63 - len(RULE_SUFFIX)]}{RULE_SUFFIX}"
     labels = {**rule_labels(runtime.config.policy_alert_rule_labels), crs.POLICY_LABEL: name}
     try:
-        await monitoring.apply_rule(
-            runtime.api_client,
+        await runtime.apply_alert_rule(
             namespace=namespace,
             name=rule_name,
             labels=labels,

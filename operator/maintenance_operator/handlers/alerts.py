@@ -16,6 +16,7 @@ import kopf
 
 from maintenance_operator import metrics
 from maintenance_operator.adapters import crs
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import alerts
 from maintenance_operator.handlers import common, policy
@@ -52,7 +53,8 @@ async def _trigger(
     ref = match.policy
     result = {"namespace": ref.namespace, "policy": ref.name}
     existing = await resources.list("HealthAssessment", ref.namespace, labels={crs.POLICY_LABEL: ref.name})
-    if alerts.in_flight([(a.get("status") or {}).get("phase") for a in existing]):
+    phases = [stored.read(api.HealthAssessmentStatus, a).status.phase for a in existing]
+    if alerts.in_flight(phases):
         return {**result, "outcome": "InFlight"}
     name = alerts.assessment_name(ref.name, now=now)
     created = await policy.create_assessment(

@@ -24,7 +24,8 @@ from typing import Any, Protocol
 import kopf
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import prometheus_pool, workload
+from maintenance_operator.adapters import prometheus_pool
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import cadence
 from maintenance_operator.handlers import common
@@ -40,6 +41,16 @@ STATUS_FIELD = {
     cadence.Analysis.CONFIG_AUDIT: "configAudit",
     cadence.Analysis.SECURITY: "security",
 }
+
+
+def _last_report(
+    status: api.MaintenancePolicyStatus, analysis: cadence.Analysis
+) -> api.CapacityReport | api.ConfigAuditReport | api.SecurityReport | None:
+    if analysis is cadence.Analysis.CAPACITY:
+        return status.capacity
+    if analysis is cadence.Analysis.CONFIG_AUDIT:
+        return status.config_audit
+    return status.security
 
 
 class AnalysisTarget(ports.AuditTarget, ports.CapacityTarget, Protocol):
@@ -59,7 +70,11 @@ class Outcome:
 
 
 def due_analyses(
-    *, policy: api.MaintenancePolicySpec, status: Mapping[str, Any], now: float, target_fingerprint: str
+    *,
+    policy: api.MaintenancePolicySpec,
+    status: api.MaintenancePolicyStatus,
+    now: float,
+    target_fingerprint: str,
 ) -> list[cadence.Analysis]:
     """The analyses due at ``now`` given the reports already in the status."""
     a = policy.analyses
@@ -70,9 +85,10 @@ def due_analyses(
     }
     due = []
     for analysis, (enabled, interval) in settings.items():
-        report = status.get(STATUS_FIELD[analysis]) or {}
+        report = _last_report(status, analysis)
         last = cadence.LastRun(
-            cadence.epoch(report.get("analyzedAt")), str(report.get("targetFingerprint", ""))
+            cadence.epoch(report.analyzed_at) if report else None,
+            report.target_fingerprint if isinstance(report, api.ConfigAuditReport) else "",
         )
         decision = cadence.decide(
             analysis=analysis,
@@ -90,7 +106,7 @@ def due_analyses(
 async def run_due(
     *,
     policy: api.MaintenancePolicySpec,
-    status: Mapping[str, Any],
+    status: api.MaintenancePolicyStatus,
     name: str,
     namespace: str,
     target: AnalysisTarget,
@@ -102,9 +118,7 @@ async def run_due(
     """Run every due analysis; never raises for a failing one (it is reported instead). With
     ``findings_to`` and ``policy_body``, audit and security findings become Remediations there."""
     out = Outcome({}, [], [])
-    known_good: api.KnownGoodConfig | None = None
-    if status.get("knownGoodConfig"):  # drift is only judged against values proven healthy
-        known_good, _ = common.parse(api.KnownGoodConfig, status["knownGoodConfig"])
+    known_good = status.known_good_config  # drift is only judged against values proven healthy
     deployment = await target.deployment()
     config_ref = policy.actions.config_patch.config_map_ref
     config_version = await target.config_map_version(config_ref.name) if config_ref is not None else ""
@@ -242,17 +256,19 @@ async def run_analyses(
     if policy is None or policy.suspend:
         return
     runtime = from_memo(memo)
-    reader = workload.WorkloadReader(runtime.api_client, namespace=namespace, name=policy.target_ref.name)
+    reader = runtime.workload(namespace=namespace, name=policy.target_ref.name)
     spec_prometheus = policy.prometheus
 
     async def prometheus() -> prometheus_pool.AsyncPrometheus:
         return await runtime.querier(namespace=namespace, spec=spec_prometheus)
 
     generation = body.get("metadata", {}).get("generation")
+    read = stored.read(api.MaintenancePolicyStatus, body)
+    conditions = [c.wire() for c in read.status.conditions]
     try:
         outcome = await run_due(
             policy=policy,
-            status=status,
+            status=read.status,  # a malformed report reads as missing: that analysis runs again
             name=name,
             namespace=namespace,
             target=reader,
@@ -264,7 +280,7 @@ async def run_analyses(
     except Exception as exc:  # the target itself could not be read: say so, try again next tick
         message = f"cannot read target {policy.target_ref.name}: {type(exc).__name__}: {exc}"[:1024]
         patch.status["conditions"] = common.set_condition(
-            list(status.get("conditions") or []),
+            conditions,
             type_="Analyses",
             status=False,
             reason="TargetUnreadable",
@@ -278,7 +294,7 @@ async def run_analyses(
         patch.status[key] = value
     ok = not outcome.failed
     patch.status["conditions"] = common.set_condition(
-        list(status.get("conditions") or []),
+        conditions,
         type_="Analyses",
         status=ok,
         reason="AnalysesSucceeded" if ok else "AnalysisFailed",

@@ -9,26 +9,23 @@ from typing import Any
 import kopf
 
 from maintenance_operator import metrics
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import timestamps
+from maintenance_operator.domain import machine, timestamps
 from maintenance_operator.handlers import common, schedule
 from maintenance_operator.reconcilers import assess
 from maintenance_operator.runtime import from_memo
 
 log = logging.getLogger(__name__)
 PLURAL = "healthassessments"
-FINISHED = {
-    p.value
-    for p in (api.AssessmentPhase.COMPLETED, api.AssessmentPhase.INCONCLUSIVE, api.AssessmentPhase.FAILED)
-}
 
 
 def _fail(patch: kopf.Patch, body: kopf.Body, *, reason: str, message: str) -> None:
     patch.status["phase"] = api.AssessmentPhase.FAILED.value
     patch.status["message"] = message
-    patch.status["completedAt"] = common.iso(common.now())
+    patch.status["completedAt"] = timestamps.rfc3339(common.now())
     patch.status["conditions"] = common.set_condition(
-        body.get("status", {}).get("conditions"),
+        [c.wire() for c in stored.read(api.HealthAssessmentStatus, body).status.conditions],
         type_="Completed",
         status=False,
         reason=reason,
@@ -56,7 +53,7 @@ async def run_assessment(
     **_: Any,
 ) -> None:
     """Assess once. Idempotent: a finished assessment is never re-run after an operator restart."""
-    if status.get("phase") in FINISHED:
+    if stored.read(api.HealthAssessmentStatus, body).status.phase in machine.ASSESSMENT_FINISHED:
         return
     replica = common.sharded_replica(memo)
     if replica is not None:  # sharded: name the replica that assessed it (written with the status)

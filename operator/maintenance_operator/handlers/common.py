@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from maintenance_operator.adapters import crs
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import machine, timestamps
+from maintenance_operator.domain import machine
 from maintenance_operator.reconcilers import assess
 
 M = TypeVar("M", bound=BaseModel)
@@ -23,10 +23,6 @@ REMEDIATION_TICK_SECONDS = 5.0
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def iso(dt: datetime) -> str:
-    return timestamps.rfc3339(dt)
 
 
 def parse(model: type[M], data: Any) -> tuple[M | None, str | None]:

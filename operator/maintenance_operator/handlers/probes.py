@@ -9,7 +9,7 @@ from typing import Any
 import kopf
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import crs, throttle
+from maintenance_operator.adapters import throttle
 from maintenance_operator.config import OperatorConfig, apply_kopf_settings
 from maintenance_operator.handlers import webhooks
 from maintenance_operator.runtime import Runtime, from_memo
@@ -24,8 +24,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     apply_kopf_settings(settings, config)
     throttle.configure(qps=config.api_qps, burst=config.api_burst)
     webhooks.configure_admission(settings, config, memo)
-    api_client = crs.new_api_client()
-    runtime = Runtime(config=config, api_client=api_client, resources=crs.CustomResources(api_client))
+    runtime = Runtime.connect(config)
     key = os.environ.get("MAINTENANCE_OPERATOR_APPROVAL_KEY")
     if key:
         runtime.approval_key = key.encode()
@@ -44,14 +43,14 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
-    runtime = getattr(memo, "runtime", None)
-    if runtime is None:
-        return
+    if getattr(memo, "runtime", None) is None:
+        return  # startup did not get that far
+    runtime = from_memo(memo)
     if runtime.config.webhook_mode == "local":
         # a loopback webhook dies with this process; its configurations must not outlive it
-        await webhooks.remove_managed_configurations(runtime.api_client)
-    await from_memo(memo).aclose()
-    from_memo(memo).api_client.close()  # type: ignore[no-untyped-call]
+        await runtime.remove_webhook_configurations(webhooks.MANAGED_NAME)
+    await runtime.aclose()
+    runtime.disconnect()
 
 
 @kopf.on.probe(id="runtime")

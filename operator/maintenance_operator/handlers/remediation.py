@@ -9,6 +9,7 @@ import kopf
 
 from maintenance_operator import metrics
 from maintenance_operator.adapters import crs
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import machine
 from maintenance_operator.handlers import common
@@ -21,16 +22,20 @@ PLURAL = "remediations"
 
 def _open(status: kopf.Status, annotations: kopf.Annotations, **_: Any) -> bool:
     """Ticked until terminal; an Escalated one until a human acknowledges it (for its reminders)."""
-    phase = status.get("phase")
-    if phase == api.RemediationPhase.ESCALATED.value:
+    phase = stored.read(api.RemediationStatus, {"status": status}).status.phase
+    if phase is api.RemediationPhase.ESCALATED:
         return crs.ACK_ANNOTATION not in annotations
-    return not machine.is_terminal(api.RemediationPhase(phase) if phase else None)
+    return not machine.is_terminal(phase)
 
 
 async def _advance(body: kopf.Body, memo: kopf.Memo) -> None:
     runtime = from_memo(memo)
     spec, error = common.parse(api.RemediationSpec, body.get("spec"))
-    status, _ = common.parse(api.RemediationStatus, body.get("status"))
+    read = stored.read(api.RemediationStatus, body)
+    if not read.intact:
+        log.warning(
+            "remediation %s: status read without %s: %s", body["metadata"]["name"], read.dropped, read.reason
+        )
     namespace = body["metadata"]["namespace"]
     name = body["metadata"]["name"]
     if spec is None:
@@ -39,19 +44,18 @@ async def _advance(body: kopf.Body, memo: kopf.Memo) -> None:
         )
         return
     policy_body = await runtime.resources.get("MaintenancePolicy", namespace, spec.policy_ref.name)
-    policy, policy_error = common.parse(api.MaintenancePolicySpec, (policy_body or {}).get("spec"))
+    policy: api.MaintenancePolicySpec | None = None
+    policy_error: str | None = "not found"
+    if policy_body is not None:
+        policy, policy_error = common.parse(api.MaintenancePolicySpec, policy_body.get("spec"))
     if policy_body is None or policy is None:
-        kopf.warn(
-            body,
-            reason="PolicyUnavailable",
-            message=f"policy {spec.policy_ref.name}: {policy_error or 'not found'}",
-        )
+        kopf.warn(body, reason="PolicyUnavailable", message=f"policy {spec.policy_ref.name}: {policy_error}")
         return
     tick = remediate.Tick(
         world=runtime,
         body=dict(body),
         spec=spec,
-        status=status or api.RemediationStatus(),
+        status=read.status,
         policy_body=policy_body,
         policy=policy,
         now=common.now(),

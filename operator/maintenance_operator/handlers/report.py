@@ -10,10 +10,10 @@ import logging
 from typing import Any
 
 import kopf
-from pydantic import ValidationError
 
 from maintenance_operator import metrics
 from maintenance_operator.adapters import score_history
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.handlers import common
 from maintenance_operator.reconcilers import report as reconciler
@@ -44,11 +44,9 @@ async def ports(runtime: Runtime) -> reconciler.Ports:
     )
 
 
-def _current(status: Any) -> api.MaintenanceReportStatus:
-    try:
-        return api.MaintenanceReportStatus.model_validate(dict(status or {}))
-    except ValidationError:  # a status written by hand or by a newer operator: start over
-        return api.MaintenanceReportStatus()
+def _current(read: stored.Read[api.MaintenanceReportStatus]) -> api.MaintenanceReportStatus:
+    # a status written by hand or by a newer operator that does not read back: start over
+    return read.status if read.intact else api.MaintenanceReportStatus()
 
 
 async def apply(
@@ -57,7 +55,8 @@ async def apply(
     """Reconcile one report and write its status, conditions and an Event; an invalid spec is reported
     in status once, never retried in a loop."""
     generation = meta.get("generation")
-    conditions = list((status or {}).get("conditions") or [])
+    read = stored.read(api.MaintenanceReportStatus, {"status": status})
+    conditions = [c.wire() for c in read.status.conditions]
     parsed, error = common.parse(api.MaintenanceReportSpec, spec)
     if parsed is None:
         patch.status["phase"] = api.ReportPhase.FAILED.value
@@ -78,7 +77,7 @@ async def apply(
         name=meta["name"],
         namespace=meta["namespace"],
         generation=generation,
-        status=_current(status),
+        status=_current(read),
         now=common.now(),
         ports=ports,
     )
@@ -125,7 +124,8 @@ async def make_report(
 
 
 def _made_for_this_generation(status: kopf.Status, meta: kopf.Meta, **_: Any) -> bool:
-    return bool(status.get("generatedAt")) and status.get("observedGeneration") == meta.get("generation")
+    made = stored.read(api.MaintenanceReportStatus, {"status": status}).status
+    return bool(made.generated_at) and made.observed_generation == meta.get("generation")
 
 
 @kopf.timer(

@@ -15,6 +15,7 @@ import kopf
 
 from maintenance_operator import metrics
 from maintenance_operator.adapters import crs
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
 from maintenance_operator.domain import inventory, retention, schedule, scheduling, timestamps
@@ -77,13 +78,13 @@ class Fleet:
         if spec is None or spec.suspend:
             return
         namespace, name = key
-        status = body.get("status") or {}
+        status = stored.read(api.MaintenancePolicyStatus, body).status
         now = common.now()
         wanted = schedule.next_due(
             policy_name=name,
             schedule=spec.schedule,
-            last_health_check=status.get("lastHealthCheckTime"),
-            last_performance_analysis=status.get("lastPerformanceAnalysisTime"),
+            last_health_check=status.last_health_check_time,
+            last_performance_analysis=status.last_performance_analysis_time,
             now=now,
         )
         if wanted is None:
@@ -98,11 +99,11 @@ class Fleet:
             trigger=api.Trigger.SCHEDULED,
             annotations={DUE_ANNOTATION: timestamps.rfc3339_micro(datetime.fromtimestamp(due, UTC))},
         )
-        stamp = common.iso(now)
+        stamp = timestamps.rfc3339(now)
         stamps = {"lastHealthCheckTime": stamp}
         if wanted.analysis is api.AnalysisKind.PERFORMANCE_ANALYSIS:
             stamps["lastPerformanceAnalysisTime"] = stamp
-        body["status"] = {**status, **stamps}
+        body["status"] = {**status.wire(), **stamps}
         await resources.patch_status("MaintenancePolicy", namespace, name, stamps)
         if created:
             log.info("created %s %s/%s", wanted.analysis.value, namespace, wanted.name)
@@ -142,9 +143,9 @@ def due_time(key: inventory.PolicyKey, body: dict[str, Any], *, now: float, spre
     spec, _ = common.parse(api.MaintenancePolicySpec, body.get("spec"))
     if spec is None or spec.suspend:
         return None
-    status = body.get("status") or {}
-    last_health = timestamps.parse_or_none(status.get("lastHealthCheckTime"))
-    last_perf = timestamps.parse_or_none(status.get("lastPerformanceAnalysisTime"))
+    status = stored.read(api.MaintenancePolicyStatus, body).status
+    last_health = timestamps.parse_or_none(status.last_health_check_time)
+    last_perf = timestamps.parse_or_none(status.last_performance_analysis_time)
     return scheduling.due_at(
         f"{key[0]}/{key[1]}",
         intervals=[
@@ -195,6 +196,10 @@ async def watch_policy(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, *
     )
 
 
+def _phase(phase: api.AssessmentPhase | api.RemediationPhase | None) -> str | None:
+    return phase.value if phase is not None else None
+
+
 def _policy_of(body: kopf.Body) -> inventory.PolicyKey:
     return body["metadata"]["namespace"], (body["metadata"].get("labels") or {})[crs.POLICY_LABEL]
 
@@ -209,7 +214,7 @@ async def watch_assessment(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Mem
     ref = schedule.AssessmentRef(
         name=meta["name"],
         created=str(meta.get("creationTimestamp", "")),
-        phase=(body.get("status") or {}).get("phase"),
+        phase=_phase(stored.read(api.HealthAssessmentStatus, body).status.phase),
     )
     fleet.inventory.put_assessment(_policy_of(body), ref)
 
@@ -224,11 +229,11 @@ async def watch_remediation(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Me
     created = timestamps.parse_or_none(meta.get("creationTimestamp"))
     if created is None:
         return
-    status = body.get("status") or {}
+    status = stored.read(api.RemediationStatus, body).status
     ref = retention.RemediationRef(
         name=meta["name"],
         created=created,
-        phase=status.get("phase"),
-        completed=timestamps.parse_or_none(status.get("completedAt")),
+        phase=_phase(status.phase),
+        completed=timestamps.parse_or_none(status.completed_at),
     )
     fleet.inventory.put_remediation(_policy_of(body), ref)

@@ -3,7 +3,6 @@ refuse approvals that are forged, expired or too late."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import subprocess
 import tempfile
@@ -14,6 +13,7 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
 from maintenance_operator.domain import attestation, machine, timestamps
@@ -58,23 +58,6 @@ def configure_admission(
             certfile=config.webhook_cert_file,
             pkeyfile=config.webhook_key_file,
         )
-
-
-async def remove_managed_configurations(api_client: Any) -> None:
-    """Delete the webhook configurations kopf registered for a loopback server."""
-    from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
-
-    admission = client.AdmissionregistrationV1Api(api_client)
-    for delete in (
-        admission.delete_validating_webhook_configuration,
-        admission.delete_mutating_webhook_configuration,
-    ):
-        try:
-            await asyncio.to_thread(delete, MANAGED_NAME)
-        except ApiException as exc:
-            if exc.status != 404:
-                log.warning("could not remove webhook configuration %s: %s", MANAGED_NAME, exc.reason)
 
 
 def self_signed_certificate(ip: str) -> tuple[str, str]:
@@ -169,14 +152,24 @@ def check_approval(body: kopf.Body, old: Any, operation: str | None, userinfo: A
     previous = _approval(old)
     if new is None or previous is not None:
         return
-    status = (old or {}).get("status") or {}
-    phase = str(status.get("phase") or "")
+    read = stored.read(api.RemediationStatus, old)
+    # a decision needs a readable phase and expiry: an unreadable one is never taken as still open
+    if {"status", "phase", "approvalExpiresAt"} & set(read.dropped):
+        raise kopf.AdmissionError(
+            f"cannot decide a Remediation whose status is unreadable: {read.reason}", code=409
+        )
+    phase = read.status.phase.value if read.status.phase else ""
     if phase not in _DECIDABLE:
         raise kopf.AdmissionError(
             f"cannot decide a Remediation in phase {phase}: it was already acted on", code=409
         )
-    expires = status.get("approvalExpiresAt")
-    if expires and timestamps.parse(str(expires)) < datetime.now(UTC):
+    expires = read.status.approval_expires_at
+    expiry = timestamps.parse_or_none(expires)
+    if expires and expiry is None:
+        raise kopf.AdmissionError(
+            f"cannot decide: approvalExpiresAt {expires!r} is not a timestamp", code=409
+        )
+    if expiry is not None and expiry < datetime.now(UTC):
         raise kopf.AdmissionError(f"the approval request expired at {expires}", code=409)
     if new.get("approvedBy") and new.get("approvedBy") != _username(userinfo):
         raise kopf.AdmissionError("approvedBy is set by the admission webhook, not by clients", code=403)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ import pydantic
 
 from maintenance_operator import metrics
 from maintenance_operator.adapters import prometheus as prom
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import (
     classification,
@@ -38,6 +40,8 @@ from maintenance_operator.domain import (
 )
 from maintenance_operator.domain import judgement as judging
 from maintenance_operator.reconcilers import measure, ports, propose, remediate, shared_status
+
+log = logging.getLogger(__name__)
 
 MAX_CONCURRENT_QUERIES = 8
 MEASUREMENTS_KEPT = 5
@@ -334,9 +338,15 @@ async def run(
         policy = api.MaintenancePolicySpec.model_validate(dict(policy_body.get("spec") or {}))
     except pydantic.ValidationError as exc:
         return Run(failure=("InvalidPolicy", f"policy {policy_name} is invalid: {first_error(exc)}"))
-    policy_status = policy_body.get("status") or {}
-    states = [api.IndicatorState.model_validate(s) for s in policy_status.get("indicatorStates") or []]
-    previous = await _previous_results(world, namespace=namespace, policy_status=policy_status, current=name)
+    read = stored.read(api.MaintenancePolicyStatus, policy_body)
+    if not read.intact:
+        log.warning(
+            "policy %s/%s: status read without %s: %s", namespace, policy_name, read.dropped, read.reason
+        )
+    policy_status = read.status
+    previous = await _previous_results(
+        world, namespace=namespace, last=policy_status.last_assessment, current=name
+    )
     querier = await world.querier(namespace=namespace, spec=policy.prometheus)
     try:
         outcome = await assess(
@@ -344,7 +354,7 @@ async def run(
             namespace=namespace,
             analysis=request.analysis,
             prometheus=querier,
-            states=states,
+            states=policy_status.indicator_states,
             now=now,
             previous=previous,
         )
@@ -386,6 +396,7 @@ async def run(
     await _update_policy(
         world,
         policy_body=policy_body,
+        current=read,
         policy=policy,
         assessment=name,
         result=result,
@@ -398,8 +409,7 @@ async def run(
         namespace=namespace, policy=policy_name, result=result, created=created, threshold=threshold
     )
     was_alerting = any(
-        c.get("type") == "HealthAlert" and c.get("status") == "True"
-        for c in policy_status.get("conditions") or []
+        c.type == "HealthAlert" and c.status is api.ConditionStatus.TRUE for c in policy_status.conditions
     )
     # one notification when the alert starts, not one per assessment while it lasts
     if scoring.health_alert(result.overall_score, threshold=threshold) and not was_alerting:
@@ -464,20 +474,19 @@ async def _narrate(
 
 
 async def _previous_results(
-    world: ports.Ports, *, namespace: str, policy_status: dict[str, Any], current: str
+    world: ports.Ports, *, namespace: str, last: str | None, current: str
 ) -> list[api.IndicatorResult]:
-    last = policy_status.get("lastAssessment")
     if not last or last == current:
         return []
     previous = await world.resources.get("HealthAssessment", namespace, last)
-    raw = ((previous or {}).get("status") or {}).get("indicatorResults") or []
-    return [api.IndicatorResult.model_validate(r) for r in raw]
+    return stored.read(api.HealthAssessmentStatus, previous).status.indicator_results
 
 
 async def _update_policy(
     world: ports.Ports,
     *,
     policy_body: dict[str, Any],
+    current: stored.Read[api.MaintenancePolicyStatus],
     policy: api.MaintenancePolicySpec,
     assessment: str,
     result: api.HealthAssessmentStatus,
@@ -487,7 +496,6 @@ async def _update_policy(
 ) -> None:
     namespace = policy_body["metadata"]["namespace"]
     name = policy_body["metadata"]["name"]
-    current = policy_body.get("status") or {}
     score = result.overall_score
     alert = shared_status.ConditionChange(
         type="HealthAlert",
@@ -505,11 +513,13 @@ async def _update_policy(
         "indicatorStates": [s.wire() for s in states],
     }
     config_map = policy.actions.config_patch.config_map_ref
-    if result.phase is api.AssessmentPhase.COMPLETED and config_map is not None:
+    # a known-good record that did not read back is left alone rather than overwritten from nothing
+    unreadable = {"knownGoodConfig", "candidateConfig"} & set(current.dropped)
+    if result.phase is api.AssessmentPhase.COMPLETED and config_map is not None and not unreadable:
         target = world.target(namespace=namespace, name=policy.target_ref.name)
         known, candidate = known_good.advance(
-            known_good=_config_state(current.get("knownGoodConfig")),
-            candidate=_config_state(current.get("candidateConfig")),
+            known_good=current.status.known_good_config,
+            candidate=current.status.candidate_config,
             config_map=config_map.name,
             current=await remediate.config_values(target, policy),
             healthy=bool(result.healthy),
@@ -530,10 +540,6 @@ async def _update_policy(
         fields=update,
         now=now,
     )
-
-
-def _config_state(raw: Any) -> api.KnownGoodConfig | None:
-    return api.KnownGoodConfig.model_validate(raw) if raw else None
 
 
 def _observe(

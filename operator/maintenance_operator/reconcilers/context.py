@@ -7,12 +7,11 @@ against exactly what the planner was given.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import planning
+from maintenance_operator.domain import planning, rollout
 
 
 def summaries(
@@ -34,31 +33,20 @@ def summaries(
     ]
 
 
-def policy_outcomes(policy_status: Mapping[str, Any]) -> list[api.Outcome]:
-    """The knowledge base a policy's status holds (entries that no longer parse are skipped)."""
-    found = []
-    for raw in policy_status.get("outcomes") or []:
-        try:
-            found.append(api.Outcome.model_validate(raw))
-        except ValueError:
-            continue
-    return found
-
-
 def build(
     *,
     namespace: str,
     target_name: str,
     issue: api.Issue,
-    state: planning.TargetState,
+    state: rollout.TargetSnapshot,
     policy: api.MaintenancePolicySpec,
-    policy_status: Mapping[str, Any],
+    policy_status: api.MaintenancePolicyStatus,
     config: dict[str, str],
     indicator_results: Sequence[api.IndicatorResult],
     now: datetime,
 ) -> planning.PlanningContext:
     """Everything a planner and the plan review may use for ``issue``."""
-    known_good = (policy_status.get("knownGoodConfig") or {}).get("data") or {}
+    known_good = policy_status.known_good_config.data if policy_status.known_good_config else {}
     return planning.PlanningContext(
         namespace=namespace,
         target_name=target_name,
@@ -69,7 +57,7 @@ def build(
         known_good_config=dict(known_good),
         outcomes=[
             o
-            for o in policy_outcomes(policy_status)
+            for o in policy_status.outcomes
             if o.fingerprint == issue.fingerprint or o.category == issue.category
         ],
         indicator_summary=summaries(indicator_results, policy),

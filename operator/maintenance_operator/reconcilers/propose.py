@@ -13,6 +13,7 @@ from typing import Any
 
 from maintenance_operator import metrics
 from maintenance_operator.adapters import crs, errors
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import budget, machine, planning, redaction
 from maintenance_operator.reconcilers import context, ports, remediate
@@ -20,16 +21,15 @@ from maintenance_operator.reconcilers import context, ports, remediate
 log = logging.getLogger(__name__)
 
 
-def budget_state(status: dict[str, Any]) -> budget.BudgetState:
+def budget_state(status: api.MaintenancePolicyStatus) -> budget.BudgetState:
     """The token budget a policy's status records (day and usage so far)."""
-    usage = api.TokenUsage.model_validate(status.get("tokenUsage") or {})
-    return budget.BudgetState(day=status.get("tokenUsageDay"), usage=usage)
+    return budget.BudgetState(day=status.token_usage_day, usage=status.token_usage or api.TokenUsage())
 
 
 def _open_escalation(item: dict[str, Any], *, severity: api.Severity, detected_at: str | None) -> bool:
     """An Escalated Remediation still stands for the issue (one escalation per problem) until a human
     acknowledges it, the issue changes severity, or it clears (a new breach has a new detectedAt)."""
-    if (item.get("status") or {}).get("phase") != api.RemediationPhase.ESCALATED.value:
+    if stored.read(api.RemediationStatus, item).status.phase is not api.RemediationPhase.ESCALATED:
         return False
     if ((item.get("metadata") or {}).get("annotations") or {}).get(crs.ACK_ANNOTATION):
         return False
@@ -57,17 +57,14 @@ async def open_remediation(
         "Remediation", namespace, labels={crs.TARGET_LABEL: target, crs.FINGERPRINT_LABEL: fingerprint[:63]}
     )
     for item in items:
-        phase = (item.get("status") or {}).get("phase")
+        phase = stored.read(api.RemediationStatus, item).status.phase
         if _open_escalation(item, severity=severity, detected_at=detected_at):
             return str(item["metadata"]["name"])
-        if machine.is_terminal(api.RemediationPhase(phase) if phase else None):
+        if machine.is_terminal(phase):
             continue
         raw = ((item.get("spec") or {}).get("issue") or {}).get("severity")
         earlier = api.Severity(raw) if raw in {s.value for s in api.Severity} else severity
-        if (
-            phase in machine.values(machine.WAITING)
-            and api.SEVERITY_ORDER[severity] > api.SEVERITY_ORDER[earlier]
-        ):
+        if phase in machine.WAITING and api.SEVERITY_ORDER[severity] > api.SEVERITY_ORDER[earlier]:
             continue
         return str(item["metadata"]["name"])
     return None
@@ -79,10 +76,10 @@ async def open_plans(world: ports.Ports, *, namespace: str, target: str) -> dict
     for item in await world.resources.list("Remediation", namespace):
         if ((item.get("spec") or {}).get("targetRef") or {}).get("name") != target:
             continue
-        phase = (item.get("status") or {}).get("phase")
+        phase = stored.read(api.RemediationStatus, item).status.phase
         # only plans that are about to run or running absorb new issues; one parked for a human or a
         # maintenance window must not swallow a more urgent issue
-        if phase is not None and phase not in machine.values(machine.ABSORBING):
+        if phase is not None and phase not in machine.ABSORBING:
             continue
         try:
             plan = api.Plan.model_validate((item.get("spec") or {}).get("plan") or {})
@@ -122,7 +119,7 @@ async def propose(
     except errors.ApiError as exc:
         log.warning("cannot read target %s/%s: %s", namespace, target_name, exc)
         return created
-    policy_status = policy_body.get("status") or {}
+    policy_status = stored.read(api.MaintenancePolicyStatus, policy_body).status
     config = await remediate.config_values(target, policy)
     planned = await open_plans(world, namespace=namespace, target=target_name)
     for issue in actionable:

@@ -15,6 +15,7 @@ from typing import Any
 
 from maintenance_operator import metrics
 from maintenance_operator.adapters import crs, errors, kube
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import (
     approval,
@@ -29,7 +30,6 @@ from maintenance_operator.domain import (
     plan_review,
     plan_validation,
     redaction,
-    retention,
     sla,
     timestamps,
     verification,
@@ -64,6 +64,11 @@ class Tick:
     @property
     def namespace(self) -> str:
         return str(self.body["metadata"]["namespace"])
+
+    @property
+    def policy_status(self) -> api.MaintenancePolicyStatus:
+        """The policy's status as read with the policy (malformed entries skipped, see api.stored)."""
+        return stored.read(api.MaintenancePolicyStatus, self.policy_body).status
 
     @property
     def phase(self) -> api.RemediationPhase:
@@ -151,6 +156,9 @@ async def advance(tick: Tick) -> None:
             return
     step = _STEPS[tick.phase]
     await step(tick)
+    if tick.phase is P.APPROVED and step is not _start:
+        # approved in this tick (by the policy, a human or an opening window): start now, not a tick later
+        await _start(tick)
     if not machine.is_terminal(tick.phase):
         await _sla_watch(tick)
 
@@ -172,7 +180,7 @@ async def _propose(tick: Tick) -> None:
         issue=tick.spec.issue,
         state=state,
         policy=tick.policy,
-        policy_status=tick.policy_body.get("status") or {},
+        policy_status=tick.policy_status,
         config=await config_values(target, tick.policy),
         indicator_results=await _indicator_results(tick),
         now=tick.now,
@@ -237,10 +245,7 @@ async def _indicator_results(tick: Tick) -> list[api.IndicatorResult]:
     except errors.ApiError as exc:
         log.warning("cannot read assessment %s: %s", tick.spec.assessment_ref.name, exc)
         return []
-    try:
-        return api.HealthAssessmentStatus.model_validate((found or {}).get("status") or {}).indicator_results
-    except ValueError:
-        return []
+    return stored.read(api.HealthAssessmentStatus, found).status.indicator_results
 
 
 def _redacted(review: api.PlanReview) -> api.PlanReview:
@@ -374,12 +379,13 @@ async def _history(tick: Tick) -> tuple[list[guards.ExecutionRecord], int]:
     active = 0
     for item in items:
         name = item["metadata"]["name"]
-        status = item.get("status") or {}
         if name == tick.name:
             continue
-        if status.get("startedAt"):
-            records.append(guards.ExecutionRecord(at=timestamps.parse(status["startedAt"]), remediation=name))
-        if status.get("phase") in machine.values(machine.ACTIVE):
+        status = stored.read(api.RemediationStatus, item).status
+        started = timestamps.parse_or_none(status.started_at)
+        if started is not None:
+            records.append(guards.ExecutionRecord(at=started, remediation=name))
+        if status.phase in machine.ACTIVE:
             active += 1
     return records, active
 
@@ -775,9 +781,15 @@ async def _record(tick: Tick, *, policy: str, outcome: api.Outcome) -> None:
         fresh = await tick.world.resources.get("MaintenancePolicy", tick.namespace, policy)
         if fresh is None:
             return
-        known = knowledge.record_outcome((fresh.get("status") or {}).get("outcomes") or [], outcome)
-        recorded = [api.Outcome.model_validate(o) for o in known]
-        kept = retention.outcomes_to_keep(recorded, retention=tick.policy.history, now=tick.now)
+        read = stored.read(api.MaintenancePolicyStatus, fresh)
+        skipped = [d for d in read.dropped if d.startswith("outcomes")]
+        if skipped:
+            log.warning(
+                "policy %s: outcomes %s do not parse and are dropped: %s", policy, skipped, read.reason
+            )
+        kept = knowledge.record_outcome(
+            read.status.outcomes, outcome, history=tick.policy.history, now=tick.now
+        )
         calibrated = calibration.calibrate(kept)
         try:
             await tick.world.resources.patch_status(

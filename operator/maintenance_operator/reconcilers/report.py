@@ -11,8 +11,9 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import notification, report
+from maintenance_operator.domain import notification, report, timestamps
 
 log = logging.getLogger(__name__)
 INTERVALS = {api.ReportSchedule.DAILY: timedelta(days=1), api.ReportSchedule.WEEKLY: timedelta(days=7)}
@@ -57,10 +58,6 @@ class Result:
     events: list[notification.Event] = field(default_factory=list)
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 def due(
     spec: api.MaintenanceReportSpec,
     status: api.MaintenanceReportStatus,
@@ -71,7 +68,7 @@ def due(
     """Due when never made or the spec changed; else when its schedule (or a failed one's retry) comes."""
     if status.generated_at is None or status.observed_generation != generation:
         return True
-    next_run = _parse_time(status.next_run_at)
+    next_run = timestamps.parse_or_none(status.next_run_at)
     return next_run is not None and now >= next_run
 
 
@@ -81,7 +78,7 @@ def next_run(schedule: api.ReportSchedule, *, now: datetime) -> datetime | None:
 
 
 def _created(obj: Mapping[str, Any]) -> datetime | None:
-    return _parse_time(obj.get("metadata", {}).get("creationTimestamp"))
+    return timestamps.parse_or_none(obj.get("metadata", {}).get("creationTimestamp"))
 
 
 def _policy_of(obj: Mapping[str, Any]) -> str | None:
@@ -118,7 +115,7 @@ async def _policies(spec: api.MaintenanceReportSpec, namespace: str, ports: Port
             continue
         into.policies.append(str(obj["metadata"]["name"]))
         slas.append(parsed.sla)
-        _analyses(str(obj["metadata"]["name"]), obj.get("status") or {}, into)
+        _analyses(str(obj["metadata"]["name"]), stored.read(api.MaintenancePolicyStatus, obj), into)
     if not into.policies:
         into.gaps.append("No policy matched the report's policyRef or selector.")
         return
@@ -127,17 +124,17 @@ async def _policies(spec: api.MaintenanceReportSpec, namespace: str, ports: Port
         into.gaps.append(f"Policies have different SLAs; the targets of {into.policies[0]} are shown.")
 
 
-def _analyses(policy: str, status: dict[str, Any], into: _Gathered) -> None:
+def _analyses(policy: str, read: stored.Read[api.MaintenancePolicyStatus], into: _Gathered) -> None:
     """The latest capacity, configuration audit and security reports in the policy's status."""
-    try:
-        if status.get("capacity"):
-            into.capacity[policy] = api.CapacityReport.model_validate(status["capacity"])
-        if status.get("configAudit"):
-            into.config_audits[policy] = api.ConfigAuditReport.model_validate(status["configAudit"])
-        if status.get("security"):
-            into.security[policy] = api.SecurityReport.model_validate(status["security"])
-    except ValidationError:
+    if {"capacity", "configAudit", "security"} & set(read.dropped):
         into.gaps.append(f"policy {policy} has an unreadable analysis report in its status.")
+    status = read.status  # the reports that do read are kept
+    if status.capacity:
+        into.capacity[policy] = status.capacity
+    if status.config_audit:
+        into.config_audits[policy] = status.config_audit
+    if status.security:
+        into.security[policy] = status.security
 
 
 async def _remediations(namespace: str, start: datetime, ports: Ports, into: _Gathered) -> None:
@@ -146,17 +143,20 @@ async def _remediations(namespace: str, start: datetime, ports: Ports, into: _Ga
         created = _created(obj)
         if _policy_of(obj) not in into.policies or created is None or created < start:
             continue
+        read = stored.read(api.RemediationStatus, obj)
         try:
-            into.remediations.append(
-                report.remediation_fact(
-                    name=str(obj["metadata"]["name"]),
-                    spec=api.RemediationSpec.model_validate(obj.get("spec") or {}),
-                    status=api.RemediationStatus.model_validate(obj.get("status") or {}),
-                    created_at=created,
-                )
-            )
+            spec = api.RemediationSpec.model_validate(obj.get("spec") or {})
         except ValidationError:
             invalid += 1
+            continue
+        if not read.intact:
+            invalid += 1
+            continue
+        into.remediations.append(
+            report.remediation_fact(
+                name=str(obj["metadata"]["name"]), spec=spec, status=read.status, created_at=created
+            )
+        )
     if invalid:
         into.gaps.append(f"{invalid} Remediation(s) could not be read and were left out.")
 
@@ -167,10 +167,10 @@ async def _assessments(namespace: str, start: datetime, ports: Ports, into: _Gat
         created, policy = _created(obj), _policy_of(obj)
         if policy not in into.policies or created is None or created < start:
             continue
-        try:
-            status = api.HealthAssessmentStatus.model_validate(obj.get("status") or {})
-        except ValidationError:
+        read = stored.read(api.HealthAssessmentStatus, obj)
+        if not read.intact:
             continue
+        status = read.status
         into.issues += [report.IssueFact(i.fingerprint, i.severity, i.category) for i in status.issues]
         if status.token_usage is not None:
             into.tokens = into.tokens.plus(status.token_usage)
@@ -240,7 +240,7 @@ async def reconcile(
     """Make the report if it is due. Missing data makes it Partial; an unreadable API makes it Failed with
     a retry in RETRY_AFTER; nothing raises."""
     if not due(spec, status, generation=generation, now=now):
-        return Result(status=None, next_check=_parse_time(status.next_run_at))
+        return Result(status=None, next_check=timestamps.parse_or_none(status.next_run_at))
     start = now - timedelta(seconds=api.parse_duration(spec.period))
     facts = _Gathered()
     try:
@@ -253,8 +253,8 @@ async def reconcile(
         failed = api.MaintenanceReportStatus(
             phase=api.ReportPhase.FAILED,
             observed_generation=generation,
-            generated_at=report.iso(now),
-            next_run_at=report.iso(now + RETRY_AFTER),
+            generated_at=timestamps.rfc3339(now),
+            next_run_at=timestamps.rfc3339(now + RETRY_AFTER),
             message=f"could not list objects: {type(exc).__name__}",
         )
         return Result(status=failed, next_check=now + RETRY_AFTER)
@@ -279,7 +279,10 @@ async def reconcile(
     )
     upcoming = next_run(spec.schedule, now=now)
     final = composed.model_copy(
-        update={"observed_generation": generation, "next_run_at": report.iso(upcoming) if upcoming else None}
+        update={
+            "observed_generation": generation,
+            "next_run_at": timestamps.rfc3339(upcoming) if upcoming else None,
+        }
     )
     event = _event(name, namespace, final, now)
     if ports.notifier is not None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from maintenance_operator.adapters import errors
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import machine
 from maintenance_operator.reconcilers import ports
@@ -36,10 +37,10 @@ class ConditionChange:
 
 
 def merged(
-    current: Sequence[Mapping[str, Any]], changes: Sequence[ConditionChange], *, now: datetime
+    current: Sequence[api.Condition], changes: Sequence[ConditionChange], *, now: datetime
 ) -> list[dict[str, Any]]:
-    """``current`` (as stored) with each changed type replaced or appended, every other type kept."""
-    conditions = [api.Condition.model_validate(c) for c in current]
+    """``current`` with each changed type replaced or appended, every other type kept; as stored."""
+    conditions = list(current)
     for change in changes:
         conditions = machine.set_condition(
             conditions,
@@ -69,7 +70,8 @@ async def write(
         fresh = await store.get(kind, namespace, name)
         if fresh is None:
             return False
-        current = (fresh.get("status") or {}).get("conditions") or []
+        # every kind's status carries conditions the same way; entries that do not parse are dropped
+        current = stored.read(stored.Conditions, fresh).status.conditions
         update = {**(fields or {}), "conditions": merged(current, changes, now=now)}
         try:
             await store.patch_status(

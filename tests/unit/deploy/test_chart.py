@@ -559,6 +559,40 @@ def test_notification_webhook_from_an_existing_secret() -> None:
     )
 
 
+def test_documented_notification_events_are_the_operators() -> None:
+    """values.yaml's comment, values.schema.json, docs/install.md and the operator name the same events."""
+    from maintenance_operator.domain import notification
+
+    events = [t.value for t in notification.EventType]
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    webhook = schema["properties"]["notifications"]["properties"]["webhook"]["properties"]
+    assert webhook["events"]["items"]["enum"] == events
+    comment = (CHART / "values.yaml").read_text().split("# -- Event types to send (")[1].split(")")[0]
+    assert [e.strip() for e in comment.replace("#", "").split(",")] == events
+    install = (REPO / "docs" / "install.md").read_text()
+    row = next(line for line in install.splitlines() if line.startswith("| `notifications.webhook.format`"))
+    assert ", ".join(events) in row
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 7.0), ("6.5", 6.5)])
+def test_the_health_alert_and_the_alert_rule_share_one_threshold(value: str | None, expected: float) -> None:
+    from maintenance_operator.config import OperatorConfig
+    from maintenance_operator.domain import scoring
+
+    args = ["--set", "prometheusRule.enabled=true"]
+    if value is not None:
+        args += ["--set-json", f"prometheusRule.healthScoreWarning={value}"]
+    docs = render(*args)
+    env = _env(one(docs, "Deployment"))
+    config = OperatorConfig.from_env({k: v for k, v in env.items() if isinstance(v, str)})
+    assert config.health_alert_threshold == expected
+    alerts = {r["alert"]: r for g in one(docs, "PrometheusRule")["spec"]["groups"] for r in g["rules"]}
+    low = alerts["MaintenanceHealthScoreLow"]["expr"]
+    assert float(low.rsplit("<", 1)[1]) == expected
+    if value is None:
+        assert expected == scoring.HEALTH_ALERT_BELOW  # the framework's threshold by default
+
+
 @pytest.mark.parametrize(
     "override",
     [

@@ -166,7 +166,7 @@ def test_assessment_name_is_stable_within_a_cooldown_slot() -> None:
     ],
 )
 def test_in_flight(phases: list[str | None], busy: bool) -> None:
-    assert alerts.in_flight(phases) is busy
+    assert alerts.in_flight([api.AssessmentPhase(p) if p else None for p in phases]) is busy
 
 
 def indicator(**overrides: Any) -> api.Indicator:

@@ -12,7 +12,8 @@ import pytest
 from maintenance_operator.adapters import llm
 from maintenance_operator.api.v1alpha1 import ActionType, Evidence, PlannerKind
 from maintenance_operator.domain import plan_validation, prompt
-from maintenance_operator.domain.planning import PlanningContext, RevisionInfo, offline_plan
+from maintenance_operator.domain.planning import PlanningContext, offline_plan
+from maintenance_operator.domain.rollout import RevisionInfo
 from tests.fixtures import planning_cases as cases
 from tests.fixtures.llm_mock import API_KEY, MODEL, FakeMessagesAPI, message, ok
 

@@ -9,7 +9,8 @@ import pytest
 
 from maintenance_operator.api.v1alpha1 import Plan
 from maintenance_operator.domain import prompt
-from maintenance_operator.domain.planning import IndicatorSummary, RevisionInfo
+from maintenance_operator.domain.planning import IndicatorSummary
+from maintenance_operator.domain.rollout import RevisionInfo
 from tests.fixtures import planning_cases as cases
 
 

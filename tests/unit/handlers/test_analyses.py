@@ -8,6 +8,7 @@ from typing import Any
 import kopf
 
 from maintenance_operator import metrics
+from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import cadence
 from maintenance_operator.handlers import analyses
 from tests.fixtures import fakes
@@ -23,10 +24,14 @@ async def no_prometheus() -> FakeRanges:
     return FakeRanges({})
 
 
+def typed(status: dict[str, Any]) -> api.MaintenancePolicyStatus:
+    return api.MaintenancePolicyStatus.model_validate(status)
+
+
 async def run(status: dict[str, Any], target: FakeWorkload | None = None, **spec: Any) -> analyses.Outcome:
     return await analyses.run_due(
         policy=policy(**spec),
-        status=status,
+        status=typed(status),
         name="p",
         namespace="shop",
         target=target or FakeWorkload(TARGET, pdb=True),
@@ -42,13 +47,19 @@ def test_timer_is_registered() -> None:
 
 
 def test_everything_is_due_at_first_then_nothing() -> None:
-    assert analyses.due_analyses(policy=policy(), status={}, now=NOW, target_fingerprint="4/") == [
+    assert analyses.due_analyses(policy=policy(), status=typed({}), now=NOW, target_fingerprint="4/") == [
         A.CAPACITY,
         A.CONFIG_AUDIT,
         A.SECURITY,
     ]
     fresh = {"analyzedAt": "2030-03-17T17:46:40Z", "targetFingerprint": "4/"}  # NOW
-    status = {"capacity": fresh, "configAudit": fresh, "security": fresh}
+    status = typed(
+        {
+            "capacity": fresh | {"sufficient": True},
+            "configAudit": fresh | {"score": 10},
+            "security": fresh | {"score": 10},
+        }
+    )
     assert (
         analyses.due_analyses(policy=policy(), status=status, now=NOW + 3600, target_fingerprint="4/") == []
     )
@@ -64,7 +75,9 @@ def test_everything_is_due_at_first_then_nothing() -> None:
 
 def test_disabled_analyses_never_run() -> None:
     spec = policy(analyses={"capacity": {"enabled": False}, "security": {"enabled": False}})
-    assert analyses.due_analyses(policy=spec, status={}, now=NOW, target_fingerprint="") == [A.CONFIG_AUDIT]
+    assert analyses.due_analyses(policy=spec, status=typed({}), now=NOW, target_fingerprint="") == [
+        A.CONFIG_AUDIT
+    ]
 
 
 async def test_first_tick_writes_three_reports_events_and_metrics() -> None:
@@ -113,15 +126,24 @@ async def test_a_changed_config_map_re_runs_the_configuration_audit_early() -> N
     )
     target = FakeWorkload(TARGET, pdb=True, config={"POOL": "10"}, config_version="7")
     first = await analyses.run_due(
-        policy=spec, status={}, name="p", namespace="shop", target=target, prometheus=no_prometheus, now=NOW
+        policy=spec,
+        status=typed({}),
+        name="p",
+        namespace="shop",
+        target=target,
+        prometheus=no_prometheus,
+        now=NOW,
     )
     assert first.status["configAudit"]["targetFingerprint"] == "4/7"
     later = NOW + 3600
-    assert analyses.due_analyses(policy=spec, status=first.status, now=later, target_fingerprint="4/7") == []
+    assert (
+        analyses.due_analyses(policy=spec, status=typed(first.status), now=later, target_fingerprint="4/7")
+        == []
+    )
     target.config_version = "8"
     again = await analyses.run_due(
         policy=spec,
-        status=first.status,
+        status=typed(first.status),
         name="p",
         namespace="shop",
         target=target,
@@ -136,7 +158,7 @@ async def test_audit_and_security_findings_are_raised_as_remediations() -> None:
     body = {"metadata": {"name": "p", "namespace": "shop", "uid": "u1"}}
     out = await analyses.run_due(
         policy=policy(),
-        status={},
+        status=typed({}),
         name="p",
         namespace="shop",
         target=FakeWorkload(TARGET, pdb=False),

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 import kopf
-from kopf._core.engines import posting
+import pytest
 
 from maintenance_operator.handlers import report
 from maintenance_operator.reconcilers import report as reconciler
-from tests.unit.reconcilers.test_report import SCORES, FakeNotifier, FakeObjects, FakeScores, world
+from tests.fixtures import kopf_events
+from tests.fixtures.report_world import SCORES, FakeNotifier, FakeObjects, FakeScores, world
 
 
 def body(spec: dict[str, Any], status: dict[str, Any] | None = None, generation: int = 2) -> kopf.Body:
@@ -26,23 +25,15 @@ def body(spec: dict[str, Any], status: dict[str, Any] | None = None, generation:
     )
 
 
-async def run(b: kopf.Body, ports: reconciler.Ports) -> tuple[kopf.Patch, list[Any]]:
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    token = posting.event_queue_var.set(queue)
-    settings = posting.settings_var.set(kopf.OperatorSettings())
-    loop = posting.event_queue_loop_var.set(asyncio.get_running_loop())
+@pytest.fixture(autouse=True)  # kopf posts Events only inside a running operator
+def events(monkeypatch: pytest.MonkeyPatch) -> list[kopf_events.Event]:
+    return kopf_events.record(monkeypatch)
+
+
+async def run(b: kopf.Body, ports: reconciler.Ports) -> kopf.Patch:
     patch = kopf.Patch()
-    try:
-        await report.apply(spec=b.spec, status=b.status, meta=b.meta, body=b, patch=patch, ports=ports)
-    finally:
-        posting.event_queue_var.reset(token)
-        posting.settings_var.reset(settings)
-        posting.event_queue_loop_var.reset(loop)
-    events = []
-    with contextlib.suppress(asyncio.QueueEmpty):
-        while True:
-            events.append(queue.get_nowait())
-    return patch, events
+    await report.apply(spec=b.spec, status=b.status, meta=b.meta, body=b, patch=patch, ports=ports)
+    return patch
 
 
 def ports(*, fail: bool = False, notifier: FakeNotifier | None = None) -> reconciler.Ports:
@@ -51,11 +42,11 @@ def ports(*, fail: bool = False, notifier: FakeNotifier | None = None) -> reconc
     )
 
 
-async def test_created_report_is_made_with_condition_event_and_notification() -> None:
+async def test_created_report_is_made_with_condition_event_and_notification(
+    events: list[kopf_events.Event],
+) -> None:
     notifier = FakeNotifier()
-    patch, events = await run(
-        body({"policyRef": {"name": "chatapp"}, "schedule": "Daily"}), ports(notifier=notifier)
-    )
+    patch = await run(body({"policyRef": {"name": "chatapp"}, "schedule": "Daily"}), ports(notifier=notifier))
     assert patch.status["phase"] == "Ready" and patch.status["observedGeneration"] == 2
     assert patch.status["remediations"][0]["action"] == "RolloutRestart"
     assert patch.status["nextRunAt"] is not None
@@ -66,29 +57,29 @@ async def test_created_report_is_made_with_condition_event_and_notification() ->
 
 
 async def test_once_report_clears_next_run() -> None:
-    patch, _ = await run(
+    patch = await run(
         body({"policyRef": {"name": "chatapp"}}, {"nextRunAt": "2030-01-01T00:00:00Z"}, generation=3), ports()
     )
     assert patch.status["nextRunAt"] is None
 
 
-async def test_invalid_spec_is_reported_once_without_raising() -> None:
-    patch, events = await run(body({"period": "30m"}), ports())
+async def test_invalid_spec_is_reported_once_without_raising(events: list[kopf_events.Event]) -> None:
+    patch = await run(body({"period": "30m"}), ports())
     assert patch.status["phase"] == "Failed"
     assert patch.status["message"] == "Value error, set exactly one of policyRef and selector"
     assert [(e.reason, e.type) for e in events] == [("InvalidSpec", "Warning")]
 
 
-async def test_unreachable_api_is_a_warning_and_a_retry() -> None:
-    patch, events = await run(body({"policyRef": {"name": "chatapp"}}), ports(fail=True))
+async def test_unreachable_api_is_a_warning_and_a_retry(events: list[kopf_events.Event]) -> None:
+    patch = await run(body({"policyRef": {"name": "chatapp"}}), ports(fail=True))
     assert patch.status["phase"] == "Failed" and patch.status["nextRunAt"] is not None
     assert patch.status["conditions"][0]["status"] == "False"
     assert [(e.reason, e.type) for e in events] == [("ReportFailed", "Warning")]
 
 
-async def test_up_to_date_report_is_left_alone() -> None:
+async def test_up_to_date_report_is_left_alone(events: list[kopf_events.Event]) -> None:
     status = {"phase": "Ready", "observedGeneration": 2, "generatedAt": "2030-01-01T00:00:00Z"}
-    patch, events = await run(body({"policyRef": {"name": "chatapp"}}, status), ports())
+    patch = await run(body({"policyRef": {"name": "chatapp"}}, status), ports())
     assert dict(patch) == {} and events == []
 
 

@@ -82,6 +82,14 @@ def test_a_tampered_signature_is_put_back() -> None:
             remediation({"approved": True, "approvedBy": "mallory"}),
             "set by the admission",
         ),
+        # an unreadable status is never taken as still open for a decision
+        ("UPDATE", remediation(None, phase="Bogus"), remediation({"approved": True}), "status is unreadable"),
+        (
+            "UPDATE",
+            remediation(None, approvalExpiresAt="next tuesday"),
+            remediation({"approved": True}),
+            "is not a timestamp",
+        ),
     ],
 )
 def test_refused_decisions(operation: str, old: Any, new: dict[str, Any], message: str) -> None:

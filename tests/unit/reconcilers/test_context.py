@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import planning
+from maintenance_operator.domain import rollout
 from maintenance_operator.reconcilers import context
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -61,9 +62,9 @@ def test_the_context_carries_the_knowledge_base_known_good_config_and_indicator_
         namespace="shop",
         target_name="chatapp",
         issue=ISSUE,
-        state=planning.TargetState(replicas=3, available_replicas=3, image="i"),
+        state=rollout.TargetSnapshot(replicas=3, available_replicas=3, image="i"),
         policy=POLICY,
-        policy_status=status,
+        policy_status=stored.read(api.MaintenancePolicyStatus, {"status": status}).status,
         config={"POOL": "10"},
         indicator_results=[result],
         now=NOW,

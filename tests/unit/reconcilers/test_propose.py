@@ -150,9 +150,10 @@ async def test_an_unreadable_target_creates_nothing() -> None:
 
 
 def test_budget_state_reads_the_policy_status() -> None:
-    state = propose.budget_state({"tokenUsageDay": "2030-01-01", "tokenUsage": {"inputTokens": 7}})
+    status = {"tokenUsageDay": "2030-01-01", "tokenUsage": {"inputTokens": 7}}
+    state = propose.budget_state(api.MaintenancePolicyStatus.model_validate(status))
     assert state.day == "2030-01-01" and state.usage.input_tokens == 7
-    assert propose.budget_state({}).day is None
+    assert propose.budget_state(api.MaintenancePolicyStatus()).day is None
 
 
 # ---------------------------------------------------------------- one escalation per problem

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,119 +15,20 @@ from maintenance_operator.domain import notification, timestamps
 from maintenance_operator.reconcilers import remediate
 from tests.fixtures import fakes
 from tests.fixtures.remediation_cases import RESTART, escalate, plan, scale
-
-P = api.RemediationPhase
-S = api.StepPhase
-NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-NS = "shop"
-QUERY = 'error_ratio{namespace="$namespace",deployment="$deployment"}'
-POLICY: dict[str, Any] = {
-    "targetRef": {"name": "chatapp"},
-    "indicators": [
-        {
-            "name": "error-ratio",
-            "dimension": "core",
-            "category": "error-rate",
-            "query": QUERY,
-            "warning": 0.01,
-            "critical": 0.05,
-        }
-    ],
-    "verification": {"initialDelay": "30s", "window": "2m", "failureLimit": 0, "inconclusiveLimit": 0},
-}
-
-
-def issue(severity: str = "critical") -> dict[str, Any]:
-    return {
-        "fingerprint": "chatapp/error-ratio/error-rate",
-        "title": "error ratio high",
-        "severity": severity,
-        "category": "error-rate",
-        "dimension": "core",
-        "indicator": "error-ratio",
-    }
-
-
-def world(**policy: Any) -> fakes.FakeWorld:
-    w = fakes.FakeWorld()
-    w.store.put(
-        "MaintenancePolicy", {"metadata": {"name": "guard", "namespace": NS}, "spec": {**POLICY, **policy}}
-    )
-    return w
-
-
-def remediation(
-    w: fakes.FakeWorld,
-    name: str = "fix-1",
-    *,
-    actions: api.Plan | None = None,
-    severity: str = "critical",
-    status: dict[str, Any] | None = None,
-    assessment: str | None = None,
-    **spec: Any,
-) -> None:
-    body = {
-        "metadata": {
-            "name": name,
-            "namespace": NS,
-            "creationTimestamp": timestamps.rfc3339(NOW - timedelta(minutes=5)),
-        },
-        "spec": {
-            "policyRef": {"name": "guard"},
-            "targetRef": {"name": "chatapp"},
-            "issue": issue(severity),
-            "plan": (actions or plan(RESTART)).wire(),
-            **({"assessmentRef": {"name": assessment}} if assessment else {}),
-            **spec,
-        },
-        "status": status or {},
-    }
-    w.store.put("Remediation", body)
-
-
-async def tick(w: fakes.FakeWorld, name: str = "fix-1", *, now: datetime = NOW) -> remediate.Tick:
-    """One tick as the handler runs it: read the stored objects, parse, advance."""
-    body = await w.store.get("Remediation", NS, name)
-    policy_body = await w.store.get("MaintenancePolicy", NS, "guard")
-    assert body is not None and policy_body is not None
-    t = remediate.Tick(
-        world=w,
-        body=body,
-        spec=api.RemediationSpec.model_validate(body["spec"]),
-        status=api.RemediationStatus.model_validate(body.get("status") or {}),
-        policy_body=policy_body,
-        policy=api.MaintenancePolicySpec.model_validate(policy_body["spec"]),
-        now=now,
-    )
-    await remediate.advance(t)
-    return t
-
-
-def stored(w: fakes.FakeWorld, name: str = "fix-1") -> api.RemediationStatus:
-    return api.RemediationStatus.model_validate(w.store.status("Remediation", NS, name))
-
-
-def condition(status: api.RemediationStatus, type_: str) -> api.Condition:
-    return next(c for c in status.conditions if c.type == type_)
-
-
-def outcomes(w: fakes.FakeWorld) -> list[dict[str, Any]]:
-    return list(w.store.status("MaintenancePolicy", NS, "guard").get("outcomes") or [])
-
-
-def pre_state() -> dict[str, Any]:
-    return {"revision": 2, "replicas": 3, "capturedAt": timestamps.rfc3339(NOW - timedelta(minutes=3))}
-
-
-def executing(steps: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {
-        "phase": "Executing",
-        "startedAt": timestamps.rfc3339(NOW - timedelta(minutes=3)),
-        "preState": pre_state(),
-        "steps": steps,
-        **extra,
-    }
-
+from tests.fixtures.remediation_world import (
+    NOW,
+    NS,
+    P,
+    S,
+    condition,
+    executing,
+    outcomes,
+    remediation,
+    stored,
+    tick,
+    verifying,
+    world,
+)
 
 # ---------------------------------------------------------------- Proposed
 
@@ -225,6 +126,27 @@ async def test_a_held_lease_blocks_without_changing_anything() -> None:
     assert status.pre_state is None and status.started_at is None
     again = await tick(w)
     assert again.events == [], "the same block is announced once"
+
+
+async def test_a_critical_issue_approved_by_the_policy_starts_in_the_same_tick() -> None:
+    w = world()
+    remediation(w)
+    await tick(w)
+    status = stored(w)
+    assert status.approved_by is not None and status.phase is P.EXECUTING
+    assert status.started_at == timestamps.rfc3339(NOW)
+    assert w.holders == {"shop/chatapp": "fix-1"}
+
+
+async def test_an_approval_in_a_tick_whose_target_is_held_stays_approved_and_blocked() -> None:
+    w = world()
+    w.holders["shop/chatapp"] = "other-fix"
+    remediation(w)
+    await tick(w)
+    status = stored(w)
+    assert status.phase is P.APPROVED and status.approved_by is not None
+    assert condition(status, "Blocked").reason == "LeaseHeld"
+    assert status.started_at is None and w.target(namespace=NS, name="chatapp").executed == []
 
 
 async def test_a_stale_issue_is_declined_before_the_first_write() -> None:
@@ -368,12 +290,6 @@ async def test_a_gitops_target_gets_a_proposed_change_for_a_human() -> None:
 
 
 # ---------------------------------------------------------------- Verifying
-
-
-def verifying(minutes_ago: float) -> dict[str, Any]:
-    started = timestamps.rfc3339(NOW - timedelta(minutes=minutes_ago))
-    steps = [{"index": 0, "type": "RolloutRestart", "phase": "RolledOut"}]
-    return {**executing(steps), "phase": "Verifying", "verification": {"startedAt": started}}
 
 
 async def test_healthy_measurements_over_the_window_succeed() -> None:

@@ -9,11 +9,11 @@ from maintenance_operator import metrics
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import approval, attestation, timestamps
 from tests.fixtures import fakes
+from tests.fixtures import remediation_world as rem
 from tests.fixtures.remediation_cases import RESTART, escalate, plan, scale
-from tests.unit.reconcilers import test_remediate as base
 
 P = api.RemediationPhase
-NOW, NS = base.NOW, base.NS
+NOW, NS = rem.NOW, rem.NS
 QUEUE = {
     "name": "queue-depth",
     "dimension": "core",
@@ -31,7 +31,7 @@ def claude(*actions: api.Action, confidence: float = 10.0) -> api.Plan:
 
 
 def evidence(value: float = 0.2) -> list[dict[str, Any]]:
-    return [{"query": base.QUERY, "value": value, "threshold": 0.05, "comparison": ">= critical"}]
+    return [{"query": rem.QUERY, "value": value, "threshold": 0.05, "comparison": ">= critical"}]
 
 
 def queue_issue() -> dict[str, Any]:
@@ -47,7 +47,7 @@ def queue_issue() -> dict[str, Any]:
 
 
 def error_issue() -> dict[str, Any]:
-    return {**base.issue(), "evidence": evidence()}
+    return {**rem.issue(), "evidence": evidence()}
 
 
 def outcome(result: str, *, ago: timedelta, action: str = "RolloutRestart") -> dict[str, Any]:
@@ -74,11 +74,11 @@ def reviews(result: str, planner: str = "Offline") -> float:
 
 
 async def test_a_claude_scale_down_during_a_queue_surge_is_held_with_the_reasons() -> None:
-    w = base.world(indicators=[*base.POLICY["indicators"], QUEUE], actions=SCALING)
-    base.remediation(w, actions=claude(scale(2)), issue=queue_issue())
+    w = rem.world(indicators=[*rem.POLICY["indicators"], QUEUE], actions=SCALING)
+    rem.remediation(w, actions=claude(scale(2)), issue=queue_issue())
     before = reviews("unfit", "Claude")
-    t = await base.tick(w)
-    status = base.stored(w)
+    t = await rem.tick(w)
+    status = rem.stored(w)
     assert status.phase is P.AWAITING_APPROVAL
     assert status.review is not None and not status.review.passed and not status.review.fits
     assert status.review.second_opinion == "Scale", "the offline planner scales too, but up"
@@ -93,16 +93,16 @@ async def test_a_claude_scale_down_during_a_queue_surge_is_held_with_the_reasons
 
 
 async def test_a_claude_plan_the_offline_planner_would_not_make_is_held() -> None:
-    w = base.world()
+    w = rem.world()
     # a restart rolled back two days ago: outside the failed-action window, but the offline planner
     # now escalates instead of restarting again
     with_outcomes(w, outcome("RolledBack", ago=timedelta(days=2)))
-    base.remediation(w, actions=claude(RESTART), issue=error_issue())
+    rem.remediation(w, actions=claude(RESTART), issue=error_issue())
     disagreements = metrics.REGISTRY.get_sample_value(
         "maintenance_operator_planner_disagreements_total", {"namespace": NS, "policy": "guard"}
     )
-    await base.tick(w)
-    status = base.stored(w)
+    await rem.tick(w)
+    status = rem.stored(w)
     assert status.phase is P.AWAITING_APPROVAL
     assert status.review is not None and status.review.fits
     assert status.review.agreement is api.Agreement.DISAGREE
@@ -115,21 +115,22 @@ async def test_a_claude_plan_the_offline_planner_would_not_make_is_held() -> Non
 
 
 async def test_the_agreement_gate_can_be_opted_out_of() -> None:
-    w = base.world(autoApprove={"requirePlannerAgreement": False, "minConfidence": 0})
+    w = rem.world(autoApprove={"requirePlannerAgreement": False, "minConfidence": 0})
     with_outcomes(w, outcome("RolledBack", ago=timedelta(days=2)))
-    base.remediation(w, actions=claude(RESTART), issue=error_issue())
-    await base.tick(w)
-    status = base.stored(w)
+    rem.remediation(w, actions=claude(RESTART), issue=error_issue())
+    await rem.tick(w)
+    status = rem.stored(w)
     assert status.review is not None and status.review.agreement is api.Agreement.DISAGREE
-    assert status.phase is P.APPROVED
+    assert status.approved_by == approval.AUTO_APPROVER
+    assert status.phase is P.EXECUTING
 
 
 async def test_an_action_rolled_back_for_this_issue_an_hour_ago_is_held() -> None:
-    w = base.world()
+    w = rem.world()
     with_outcomes(w, outcome("RolledBack", ago=timedelta(hours=1)))
-    base.remediation(w, actions=plan(RESTART, confidence=10), issue=error_issue())
-    await base.tick(w)
-    status = base.stored(w)
+    rem.remediation(w, actions=plan(RESTART, confidence=10), issue=error_issue())
+    await rem.tick(w)
+    status = rem.stored(w)
     assert status.phase is P.AWAITING_APPROVAL
     assert status.review is not None and status.review.fits
     assert status.review.agreement is api.Agreement.AGREE
@@ -140,12 +141,14 @@ async def test_an_action_rolled_back_for_this_issue_an_hour_ago_is_held() -> Non
 
 
 async def test_a_plan_that_passes_the_review_is_auto_approved() -> None:
-    w = base.world()
-    base.remediation(w, actions=plan(RESTART, confidence=10), issue=error_issue())
+    w = rem.world()
+    rem.remediation(w, actions=plan(RESTART, confidence=10), issue=error_issue())
     before = reviews("passed")
-    await base.tick(w)
-    status = base.stored(w)
-    assert status.phase is P.APPROVED and status.approved_by == approval.AUTO_APPROVER
+    await rem.tick(w)
+    status = rem.stored(w)
+    # approved and started in the same tick: no wait for the next one
+    assert status.approved_by == approval.AUTO_APPROVER
+    assert status.phase is P.EXECUTING and status.started_at is not None
     assert status.review is not None and status.review.passed and status.review.reasons == []
     assert status.review.effective_confidence == 10
     assert status.risk is not None
@@ -153,10 +156,10 @@ async def test_a_plan_that_passes_the_review_is_auto_approved() -> None:
 
 
 async def test_model_text_is_redacted_in_status_events_and_notifications() -> None:
-    w = base.world()
-    base.remediation(w, actions=claude(escalate(f"DB_PASSWORD={SECRET} looks wrong")))
-    t = await base.tick(w)
-    status = base.stored(w)
+    w = rem.world()
+    rem.remediation(w, actions=claude(escalate(f"DB_PASSWORD={SECRET} looks wrong")))
+    t = await rem.tick(w)
+    status = rem.stored(w)
     assert status.phase is P.ESCALATED
     assert SECRET not in status.message and "DB_PASSWORD=[REDACTED]" in status.message
     assert all(SECRET not in c.message for c in status.conditions)
@@ -178,7 +181,7 @@ def signed_rejection(w: fakes.FakeWorld) -> None:
         "plannerConfidence": 10,
         "effectiveConfidence": 3,
     }
-    base.remediation(
+    rem.remediation(
         w,
         actions=claude(scale(2)),
         issue=queue_issue(),
@@ -191,11 +194,11 @@ def signed_rejection(w: fakes.FakeWorld) -> None:
 
 
 async def test_a_human_rejection_is_recorded_with_planner_and_both_confidences() -> None:
-    w = base.world(indicators=[*base.POLICY["indicators"], QUEUE], actions=SCALING)
+    w = rem.world(indicators=[*rem.POLICY["indicators"], QUEUE], actions=SCALING)
     signed_rejection(w)
-    await base.tick(w)
-    assert base.stored(w).phase is P.REJECTED
-    [recorded] = base.outcomes(w)
+    await rem.tick(w)
+    assert rem.stored(w).phase is P.REJECTED
+    [recorded] = rem.outcomes(w)
     assert recorded["result"] == "Rejected" and recorded["action"] == "Scale"
     assert (recorded["planner"], recorded["confidence"], recorded["effectiveConfidence"]) == ("Claude", 10, 3)
     [claude_row] = w.store.status("MaintenancePolicy", NS, "guard")["calibration"]
@@ -203,46 +206,46 @@ async def test_a_human_rejection_is_recorded_with_planner_and_both_confidences()
 
 
 async def test_an_issue_gone_before_execution_records_no_rejection() -> None:
-    w = base.world()
+    w = rem.world()
     w.answers = {"error_ratio": [0.001]}
-    base.remediation(w, status={"phase": "Approved"}, assessment="assess-1")
-    await base.tick(w)
-    assert base.stored(w).phase is P.REJECTED
-    assert base.outcomes(w) == [], "not a human refusal: it must not hold the next plan back"
+    rem.remediation(w, status={"phase": "Approved"}, assessment="assess-1")
+    await rem.tick(w)
+    assert rem.stored(w).phase is P.REJECTED
+    assert rem.outcomes(w) == [], "not a human refusal: it must not hold the next plan back"
 
 
 async def test_an_expired_approval_re_raised_records_nothing_and_one_escalated_is_recorded() -> None:
-    w = base.world()
+    w = rem.world()
     expired = timestamps.rfc3339(NOW - timedelta(seconds=1))
-    base.remediation(w, severity="high", status={"phase": "AwaitingApproval", "approvalExpiresAt": expired})
-    await base.tick(w)
-    assert base.stored(w).phase is P.AWAITING_APPROVAL, "re-raised while the resolution deadline holds"
-    assert base.outcomes(w) == []
-    late = base.world()
-    base.remediation(
+    rem.remediation(w, severity="high", status={"phase": "AwaitingApproval", "approvalExpiresAt": expired})
+    await rem.tick(w)
+    assert rem.stored(w).phase is P.AWAITING_APPROVAL, "re-raised while the resolution deadline holds"
+    assert rem.outcomes(w) == []
+    late = rem.world()
+    rem.remediation(
         late,
         severity="high",
         status={"phase": "AwaitingApproval", "approvalExpiresAt": expired},
-        issue={**base.issue("high"), "detectedAt": timestamps.rfc3339(NOW - timedelta(days=2))},
+        issue={**rem.issue("high"), "detectedAt": timestamps.rfc3339(NOW - timedelta(days=2))},
     )
-    await base.tick(late)
-    assert base.stored(late).phase is P.ESCALATED
-    assert [o["result"] for o in base.outcomes(late)] == ["Escalated"]
+    await rem.tick(late)
+    assert rem.stored(late).phase is P.ESCALATED
+    assert [o["result"] for o in rem.outcomes(late)] == ["Escalated"]
 
 
 async def test_a_verified_success_updates_calibration_and_the_planner_gauges() -> None:
-    w = base.world()
+    w = rem.world()
     with_outcomes(
         w,
         {**outcome("RolledBack", ago=timedelta(days=3)), "planner": "Offline", "confidence": 8},
     )
     w.holders["shop/chatapp"] = "fix-1"
     w.answers = {"error_ratio": [0.001]}
-    base.remediation(w, actions=plan(RESTART, confidence=6), status=base.verifying(minutes_ago=2))
-    await base.tick(w)
-    await base.tick(w, now=NOW + timedelta(minutes=1))
-    assert base.stored(w).phase is P.SUCCEEDED
-    results = [(o["result"], o.get("planner"), o.get("confidence")) for o in base.outcomes(w)]
+    rem.remediation(w, actions=plan(RESTART, confidence=6), status=rem.verifying(minutes_ago=2))
+    await rem.tick(w)
+    await rem.tick(w, now=NOW + timedelta(minutes=1))
+    assert rem.stored(w).phase is P.SUCCEEDED
+    results = [(o["result"], o.get("planner"), o.get("confidence")) for o in rem.outcomes(w)]
     assert results == [("RolledBack", "Offline", 8), ("Succeeded", "Offline", 6)]
     [row] = w.store.status("MaintenancePolicy", NS, "guard")["calibration"]
     # Brier: ((0.8 - 0)^2 + (0.6 - 1)^2) / 2 = 0.4

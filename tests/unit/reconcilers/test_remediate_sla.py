@@ -12,7 +12,7 @@ from maintenance_operator.adapters import crs
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.domain import attestation, notification, timestamps
 from tests.fixtures import fakes
-from tests.unit.reconcilers.test_remediate import (
+from tests.fixtures.remediation_world import (
     NOW,
     NS,
     P,

@@ -1,157 +1,24 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from maintenance_operator.api import v1alpha1 as api
-from maintenance_operator.domain import notification, report
+from maintenance_operator.domain import notification
 from maintenance_operator.reconcilers import report as reconciler
-
-NOW = datetime(2030, 1, 8, tzinfo=UTC)
-NS = "chatapp"
-INDICATOR = {
-    "name": "memory",
-    "dimension": "core",
-    "category": "memory",
-    "query": "x",
-    "warning": 0.8,
-    "critical": 0.9,
-}
-
-
-def ts(days_ago: float) -> str:
-    return report.iso(NOW - timedelta(days=days_ago))
-
-
-def policy(name: str, labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "labels": labels or {}},
-        "spec": {"targetRef": {"name": name}, "indicators": [INDICATOR], **spec},
-    }
-
-
-def remediation(
-    name: str, *, policy: str = "chatapp", days_ago: float = 1, phase: str = "Succeeded"
-) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "creationTimestamp": ts(days_ago)},
-        "spec": {
-            "policyRef": {"name": policy},
-            "targetRef": {"name": policy},
-            "issue": {
-                "fingerprint": name,
-                "title": "t",
-                "severity": "high",
-                "category": "memory",
-                "dimension": "core",
-                "indicator": "memory",
-                "detectedAt": ts(days_ago),
-            },
-            "plan": {"actions": [{"type": "RolloutRestart"}], "rationale": "r", "confidence": 8},
-        },
-        "status": {
-            "phase": phase,
-            "respondedAt": report.iso(NOW - timedelta(days=days_ago) + timedelta(minutes=10)),
-            "resolvedAt": report.iso(NOW - timedelta(days=days_ago) + timedelta(minutes=30))
-            if phase == "Succeeded"
-            else None,
-        },
-    }
-
-
-def assessment(name: str, *, days_ago: float = 1, policy: str = "chatapp") -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "creationTimestamp": ts(days_ago)},
-        "spec": {"policyRef": {"name": policy}},
-        "status": {
-            "issues": [
-                {
-                    "fingerprint": "q",
-                    "title": "queue",
-                    "severity": "low",
-                    "category": "queue",
-                    "dimension": "component",
-                    "indicator": "queue",
-                }
-            ],
-            "tokenUsage": {"inputTokens": 100, "outputTokens": 10, "calls": 1, "estimatedCostUsd": 0.001},
-            "forecasts": [
-                {
-                    "indicator": "memory",
-                    "current": 0.7,
-                    "limit": 1.0,
-                    "predicted": 1.1,
-                    "secondsToExhaustion": 7200,
-                    "horizonSeconds": 14400,
-                    "confidence": 0.9,
-                    "query": "q",
-                }
-            ],
-        },
-    }
-
-
-class FakeObjects:
-    def __init__(self, objects: dict[str, list[dict[str, Any]]], *, fail: bool = False) -> None:
-        self.objects = objects
-        self.fail = fail
-        self.calls: list[tuple[str, dict[str, str] | None]] = []
-
-    async def list(
-        self, kind: str, namespace: str, *, labels: dict[str, str] | None = None
-    ) -> list[dict[str, Any]]:
-        self.calls.append((kind, labels))
-        if self.fail:
-            raise ConnectionRefusedError("apiserver down")
-        items = self.objects.get(kind, [])
-        return [
-            o
-            for o in items
-            if all(o["metadata"].get("labels", {}).get(k) == v for k, v in (labels or {}).items())
-        ]
-
-
-class FakeScores:
-    def __init__(self, answer: Mapping[str, report.Series] | Exception | None) -> None:
-        self.answer = answer
-        self.asked: list[tuple[str, datetime, datetime]] = []
-
-    async def scores(
-        self, *, namespace: str, policy: str, start: datetime, end: datetime
-    ) -> Mapping[str, report.Series] | None:
-        self.asked.append((policy, start, end))
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return self.answer
-
-
-class FakeNotifier:
-    def __init__(self) -> None:
-        self.events: list[notification.Event] = []
-
-    def notify(self, event: notification.Event) -> object:
-        self.events.append(event)
-        return None
-
-
-SCORES = {"overall": [(NOW - timedelta(hours=h), 8.0) for h in range(24)]}
-
-
-def world(**extra: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    return {
-        "MaintenancePolicy": [policy("chatapp", {"team": "chat"}), policy("other")],
-        "Remediation": [
-            remediation("r1"),
-            remediation("r2", phase="RolledBack"),
-            remediation("old", days_ago=8),  # before the period
-            remediation("elsewhere", policy="other"),
-        ],
-        "HealthAssessment": [assessment("a1"), assessment("a0", days_ago=9)],
-        **extra,
-    }
+from tests.fixtures.report_world import (
+    NOW,
+    NS,
+    SCORES,
+    FakeNotifier,
+    FakeObjects,
+    FakeScores,
+    policy,
+    remediation,
+    world,
+)
 
 
 async def run(

@@ -1,0 +1,82 @@
+"""The kind node image and cluster start, offline (hack/kind/node-image.sh, hack/kind/up.sh).
+
+Run: ``.venv/bin/python -m benchmarks.kind_cluster`` (warm: node image cached; the cluster is deleted and
+created again, median of 3), or with ``--cold-image`` to delete the cached node image first and time one
+rebuild of it from the cached binaries and root filesystems (the per-stage seconds come from the script).
+The first build on a machine (Go builds of kubelet, kubeadm, kubectl, kube-proxy, CoreDNS, kind, crictl and
+mmdebstrap of the root filesystems) is reported by the script itself with MO_KIND_REPORT.
+Writes benchmarks/results/kind_cluster.json; a cold result stays there until the next ``--cold-image`` run.
+A cluster this benchmark finds running (in its own state directory) is left as it found it: it uses
+MO_KIND_DIR=.kind-bench.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "kind_cluster.json"
+KIND_DIR = ROOT / ".kind-bench"
+RUNS = 3
+
+
+def run(script: str, *, report: bool = True) -> dict[str, Any]:
+    """One run of a hack/kind script with its JSON report, plus the wall time around it."""
+    env = {**os.environ, "MO_KIND_DIR": str(KIND_DIR)}
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        if report:
+            env["MO_KIND_REPORT"] = out.name
+        started = time.perf_counter()
+        subprocess.run([str(ROOT / "hack" / "kind" / script)], env=env, check=True, capture_output=True)
+        seconds = time.perf_counter() - started
+        result: dict[str, Any] = json.loads(Path(out.name).read_text()) if report else {}
+    result["wall_seconds"] = round(seconds, 1)
+    return result
+
+
+def docker_env() -> dict[str, str]:
+    out = subprocess.run(
+        [str(ROOT / "hack" / "images" / "dockerd.sh"), "env", "--privileged"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    host = out.strip().removeprefix("export DOCKER_HOST=")
+    return {**os.environ, "DOCKER_HOST": host} if host else dict(os.environ)
+
+
+def main(*, cold_image: bool) -> dict[str, Any]:
+    previous: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    result: dict[str, Any] = {"cold_image": previous.get("cold_image")}
+    image = run("node-image.sh")["node_image"]
+    if cold_image:
+        subprocess.run(["docker", "rmi", "-f", image], env=docker_env(), capture_output=True, check=False)
+        result["cold_image"] = run("node-image.sh")
+    starts = []
+    for _ in range(RUNS):
+        run("down.sh", report=False)
+        starts.append(run("up.sh"))
+    run("down.sh", report=False)
+    result |= {
+        "node_image": image,
+        "cached_node_image_seconds": run("node-image.sh")["wall_seconds"],
+        "cluster_start_median_seconds": round(statistics.median(s["wall_seconds"] for s in starts), 1),
+        "create_median_seconds": statistics.median(s["create_seconds"] for s in starts),
+        "ready_median_seconds": statistics.median(s["ready_seconds"] for s in starts),
+        "runs": RUNS,
+        "load_average_1m": round(os.getloadavg()[0], 1),
+    }
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(cold_image="--cold-image" in sys.argv[1:]), indent=2))
