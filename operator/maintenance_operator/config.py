@@ -130,6 +130,19 @@ class OperatorConfig(BaseSettings):
     )
     api_qps: float = Field(default=50.0, gt=0, description="Client-side API requests per second (refill).")
     api_burst: int = Field(default=100, ge=1, description="Client-side API request burst.")
+    sharding_enabled: bool = Field(
+        default=False, description="Split policies across replicas by shard Leases (else kopf peering)."
+    )
+    sharding_shards: int = Field(default=3, ge=1, description="Shards the policies are hashed into.")
+    sharding_lease_duration_seconds: int = Field(
+        default=15, ge=3, description="A dead replica's shards are taken over within this (plus a renewal)."
+    )
+    sharding_lease_namespace: str = Field(
+        default="", description="Namespace of the shard Leases (empty: POD_NAMESPACE, else default)."
+    )
+    sharding_lease_prefix: str = Field(
+        default="maintenance-operator-shard", description="Shard i's Lease is named <prefix>-<i>."
+    )
 
     @field_validator("notify_events")
     @classmethod
@@ -181,7 +194,7 @@ def apply_kopf_settings(settings: kopf.OperatorSettings, config: OperatorConfig)
     # queued) at once each hold a worker, a body and a handler while they wait for the API or a slot.
     settings.queueing.worker_limit = KOPF_WORKERS_PER_ASSESSMENT_SLOT * config.max_concurrent_assessments
     settings.queueing.error_delays = (1, 2, 5, 10, 30, 60)
-    if config.peering is None:
+    if config.peering is None or config.sharding_enabled:  # sharded replicas all run: no peering
         settings.peering.standalone = True
     else:
         settings.peering.name = config.peering

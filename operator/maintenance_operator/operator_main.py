@@ -34,7 +34,7 @@ def run(*, namespaces: list[str], all_namespaces: bool) -> int:
         clusterwide=clusterwide,
         namespaces=[] if clusterwide else watched,
         liveness_endpoint=config.liveness_endpoint,
-        standalone=config.peering is None,
+        standalone=config.peering is None or config.sharding_enabled,
         priority=config.priority,
         peering_name=config.peering,
         identity=cast(Any, identity),  # kopf types it as its private Identity NewType of str

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import kopf
 import pydantic
 import pytest
 
-from maintenance_operator.config import OperatorConfig, operator_identity
+from maintenance_operator.config import OperatorConfig, apply_kopf_settings, operator_identity
 
 
 def test_pod_name_is_the_identity_in_a_pod() -> None:
@@ -86,3 +87,23 @@ def test_kopf_handles_a_bounded_number_of_objects_at_once() -> None:
         settings, OperatorConfig.from_env({"MAINTENANCE_OPERATOR_MAX_CONCURRENT_ASSESSMENTS": "8"})
     )
     assert settings.queueing.worker_limit == 32
+
+
+def test_sharding_settings_and_no_peering_when_sharded() -> None:
+    config = OperatorConfig.from_env(
+        {
+            "MAINTENANCE_OPERATOR_SHARDING_ENABLED": "true",
+            "MAINTENANCE_OPERATOR_SHARDING_SHARDS": "6",
+            "MAINTENANCE_OPERATOR_SHARDING_LEASE_DURATION_SECONDS": "20",
+            "MAINTENANCE_OPERATOR_SHARDING_LEASE_PREFIX": "mo-shard",
+            "MAINTENANCE_OPERATOR_PEERING": "maintenance-operator",
+        }
+    )
+    assert (config.sharding_enabled, config.sharding_shards) == (True, 6)
+    assert (config.sharding_lease_duration_seconds, config.sharding_lease_prefix) == (20, "mo-shard")
+    settings = kopf.OperatorSettings()
+    apply_kopf_settings(settings, config)
+    assert settings.peering.standalone is True
+    assert OperatorConfig.from_env({}).sharding_enabled is False
+    with pytest.raises(pydantic.ValidationError):
+        OperatorConfig.from_env({"MAINTENANCE_OPERATOR_SHARDING_SHARDS": "0"})

@@ -52,7 +52,7 @@ app.kubernetes.io/part-of: maintenance-operator
 
 {{/* Peering is on when asked for, or implied by a standby replica. */}}
 {{- define "mo.peering" -}}
-{{- if or .Values.peering.enabled .Values.standby.enabled }}true{{ end }}
+{{- if and (not .Values.sharding.enabled) (or .Values.peering.enabled .Values.standby.enabled) }}true{{ end }}
 {{- end }}
 
 {{- define "mo.webhookServiceName" -}}

@@ -9,6 +9,7 @@ from maintenance_operator.handlers import (
     remediation,
     report,
     schedule,
+    sharding,  # after probes and schedule: its startup handler needs theirs
     webhooks,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "remediation",
     "report",
     "schedule",
+    "sharding",
     "webhooks",
 ]

@@ -25,9 +25,9 @@ def rule_labels(raw: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs if k.strip()}
 
 
-@kopf.on.resume(api.GROUP, api.VERSION, PLURAL, id="alert-rules")
-@kopf.on.create(api.GROUP, api.VERSION, PLURAL, id="alert-rules")
-@kopf.on.update(api.GROUP, api.VERSION, PLURAL, field="spec", id="alert-rules")
+@kopf.on.resume(api.GROUP, api.VERSION, PLURAL, id="alert-rules", when=common.owned)
+@kopf.on.create(api.GROUP, api.VERSION, PLURAL, id="alert-rules", when=common.owned)
+@kopf.on.update(api.GROUP, api.VERSION, PLURAL, field="spec", id="alert-rules", when=common.owned)
 async def render_alert_rules(
     spec: kopf.Spec, name: str, namespace: str, body: kopf.Body, memo: kopf.Memo, **_: Any
 ) -> None:

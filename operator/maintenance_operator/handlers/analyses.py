@@ -263,8 +263,10 @@ class AnalysesLoop:
         initial_delay: float = ANALYSES_INITIAL_DELAY_SECONDS,
         clock: Callable[[], float] = time.time,
         post_events: Callable[[kopf.Body, list[tuple[str, str, str]]], None] = common.post_events,
+        owns: Callable[[Mapping[str, Any]], bool] = lambda _body: True,
     ) -> None:
         self.resources = resources
+        self.owns = owns  # sharded replicas analyse only the policies of the shards they hold
         self.post_events = post_events
         self.target_of = target_of
         self.prometheus_of = prometheus_of
@@ -301,6 +303,8 @@ class AnalysesLoop:
         body = await store.get("MaintenancePolicy", namespace, name)
         if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
             self.observe(key, present=False)
+            return
+        if not self.owns(body):
             return
         policy, _error = common.parse(api.MaintenancePolicySpec, body.get("spec"))
         if policy is None or policy.suspend:
@@ -381,7 +385,10 @@ async def start_analyses(memo: kopf.Memo, **_: Any) -> None:
         return await from_memo(memo).querier(namespace=namespace, spec=spec)
 
     loop = AnalysesLoop(
-        resources=lambda: from_memo(memo).resources, target_of=target_of, prometheus_of=prometheus_of
+        resources=lambda: from_memo(memo).resources,
+        target_of=target_of,
+        prometheus_of=prometheus_of,
+        owns=lambda body: common.owned(body, memo),
     )
     loop.task = asyncio.create_task(loop.scheduler.run())
     memo.analyses = loop

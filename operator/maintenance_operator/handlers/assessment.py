@@ -40,8 +40,8 @@ def _lag(due: datetime | None, *, stage: str) -> None:
         metrics.SCHEDULE_LAG.labels(stage=stage).observe(max(0.0, (common.now() - due).total_seconds()))
 
 
-@kopf.on.resume(api.GROUP, api.VERSION, PLURAL)
-@kopf.on.create(api.GROUP, api.VERSION, PLURAL)
+@kopf.on.resume(api.GROUP, api.VERSION, PLURAL, when=common.owned)
+@kopf.on.create(api.GROUP, api.VERSION, PLURAL, when=common.owned)
 async def run_assessment(
     spec: kopf.Spec,
     status: kopf.Status,
@@ -55,6 +55,9 @@ async def run_assessment(
     """Assess once. Idempotent: a finished assessment is never re-run after an operator restart."""
     if stored.read(api.HealthAssessmentStatus, body).status.phase in machine.ASSESSMENT_FINISHED:
         return
+    replica = common.sharded_replica(memo)
+    if replica is not None:  # sharded: name the replica that assessed it (written with the status)
+        patch.metadata.annotations[common.ASSESSED_BY_ANNOTATION] = replica
     request, error = common.parse(api.HealthAssessmentSpec, spec)
     if request is None:
         _fail(patch, body, reason="InvalidSpec", message=error or "invalid spec")

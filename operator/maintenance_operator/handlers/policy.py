@@ -19,9 +19,9 @@ log = logging.getLogger(__name__)
 PLURAL = "maintenancepolicies"
 
 
-@kopf.on.resume(api.GROUP, api.VERSION, PLURAL)
-@kopf.on.create(api.GROUP, api.VERSION, PLURAL)
-@kopf.on.update(api.GROUP, api.VERSION, PLURAL, field="spec")
+@kopf.on.resume(api.GROUP, api.VERSION, PLURAL, when=common.owned)
+@kopf.on.create(api.GROUP, api.VERSION, PLURAL, when=common.owned)
+@kopf.on.update(api.GROUP, api.VERSION, PLURAL, field="spec", when=common.owned)
 async def reconcile_policy(
     spec: kopf.Spec,
     status: kopf.Status,

@@ -80,6 +80,8 @@ async def remediation_summaries(namespace: str, body: kopf.Body, **_: Any) -> di
     api.GROUP, api.VERSION, PLURAL, interval=common.REMEDIATION_TICK_SECONDS, initial_delay=1.0, when=_open
 )
 async def remediation_tick(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    if not common.owned(body, memo):  # sharded: only the replica holding the policy's shard advances it
+        return
     try:
         await _advance(body, memo)
     except Exception:

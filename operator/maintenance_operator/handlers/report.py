@@ -106,9 +106,9 @@ async def apply(
         kopf.info(body, reason=reason, message=message[:1024])
 
 
-@kopf.on.resume(api.GROUP, api.VERSION, PLURAL)
-@kopf.on.create(api.GROUP, api.VERSION, PLURAL)
-@kopf.on.update(api.GROUP, api.VERSION, PLURAL, field="spec")
+@kopf.on.resume(api.GROUP, api.VERSION, PLURAL, when=common.owned)
+@kopf.on.create(api.GROUP, api.VERSION, PLURAL, when=common.owned)
+@kopf.on.update(api.GROUP, api.VERSION, PLURAL, field="spec", when=common.owned)
 async def make_report(
     spec: kopf.Spec,
     status: kopf.Status,
@@ -141,6 +141,8 @@ async def scheduled_report(
     **_: Any,
 ) -> None:
     """Remake Daily/Weekly reports (and retry failed ones) when their time comes."""
+    if not common.owned(body, memo):
+        return
     await apply(
         spec=spec, status=status, meta=meta, body=body, patch=patch, ports=await ports(from_memo(memo))
     )

@@ -39,6 +39,8 @@ class Fleet:
         self.limiter = scheduler.FairLimiter(config.max_concurrent_assessments, on_change=_gauge_assessments)
         self.scheduler: scheduler.Scheduler[inventory.PolicyKey] = scheduler.Scheduler(self.fire)
         self.task: asyncio.Task[None] | None = None
+        #: Whether this replica schedules a policy (sharding replaces it; without sharding: every policy).
+        self.owns: Callable[[inventory.PolicyKey], bool] = lambda key: True
 
     def observe(self, key: inventory.PolicyKey, body: dict[str, Any] | None) -> None:
         """A policy changed (None: deleted): reschedule it from its spec and status."""
@@ -47,16 +49,23 @@ class Fleet:
             self.scheduler.remove(key)
         else:
             self.bodies[key] = body
-            due = due_time(key, body, now=common.now().timestamp(), spread=self.spread)
+            due = None
+            if self.owns(key):
+                due = due_time(key, body, now=common.now().timestamp(), spread=self.spread)
             if due is None:
                 self.scheduler.remove(key)
             else:
                 self.scheduler.upsert(key, due)
         metrics.SCHEDULED_POLICIES.set(len(self.scheduler))
 
+    def reshard(self) -> None:
+        """Shards were gained or lost: schedule the policies now owned, drop the others at once."""
+        for key, body in list(self.bodies.items()):
+            self.observe(key, body)
+
     async def fire(self, key: inventory.PolicyKey, due: float) -> None:
         body = self.bodies.get(key)
-        if body is None:
+        if body is None or not self.owns(key):
             return
         try:
             await self._create_due(key, body, due=due)

@@ -188,3 +188,22 @@ def test_the_fleet_keeps_a_compact_copy_of_each_policy() -> None:
     )
     invalid = {**body, "spec": {**sample["spec"], "indicators": []}}
     assert schedule.compact(cast(kopf.Body, invalid)) is None
+
+
+async def test_a_replica_schedules_only_owned_policies_and_drops_a_lost_shard_at_once() -> None:
+    store = fakes.FakeStore()
+    fleet = fleet_with(store)
+    owned = {KEY}
+    fleet.owns = lambda key: key in owned
+    other = ("chatapp", "other")
+    fleet.observe(KEY, policy_body())
+    fleet.observe(other, policy_body())
+    assert fleet.scheduler.due(KEY) is not None and fleet.scheduler.due(other) is None
+    owned.clear()
+    fleet.reshard()
+    assert len(fleet.scheduler) == 0 and set(fleet.bodies) == {KEY, other}  # bodies kept for a takeover
+    await fleet.fire(KEY, time.time())  # popped just before the shard was lost: nothing is created
+    assert store.objects == {} and store.patches == []
+    owned.add(other)
+    fleet.reshard()
+    assert fleet.scheduler.due(other) is not None and fleet.scheduler.due(KEY) is None
