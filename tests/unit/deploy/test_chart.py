@@ -504,17 +504,19 @@ def test_deploy_readme_creates_the_approval_key_the_deployment_reads() -> None:
     assert command in (REPO / "README.md").read_text()
 
 
-def test_kind_e2e_loads_the_image_the_manifests_reference() -> None:
-    """make e2e-kind builds the image under the references the install tests use (Pods run on kind)."""
-    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
-    default_ref = f"{values['image']['repository']}:{chart['appVersion']}"
-    manifests = list(yaml.safe_load_all((REPO / "deploy" / "40-deployment.yaml").read_text()))
-    [deployment] = [d for d in manifests if d and d["kind"] == "Deployment"]
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == default_ref
-    script = (REPO / "hack" / "kind" / "e2e.sh").read_text()
-    assert f"{values['image']['repository']}:$APP_VERSION" in script
-    assert "maintenance-operator:dev" in script
+def test_kind_e2e_installs_the_image_it_builds_and_loads() -> None:
+    """The kind stage builds the operator image (make test: in the background, hack/kind/prepare.sh), loads it
+    into the node and installs the chart with exactly that reference, pulled never from a registry."""
+    install = (REPO / "hack" / "kind" / "install.sh").read_text()
+    [line] = [x for x in install.splitlines() if x.startswith("OPERATOR_IMAGE=")]
+    image = line.split("=", 1)[1]
+    assert '"$REPO_ROOT/hack/images/operator.sh" "$OPERATOR_IMAGE"' in install
+    assert 'kind load docker-image "$OPERATOR_IMAGE"' in install
+    assert '--set image.repository="${OPERATOR_IMAGE%%:*}" --set image.tag="${OPERATOR_IMAGE##*:}"' in install
+    assert "--set image.pullPolicy=IfNotPresent" in install
+    prepare = (REPO / "hack" / "kind" / "prepare.sh").read_text()
+    assert f'hack/images/operator.sh" {image}' in prepare
+    assert "hack/kind/install.sh" in (REPO / "hack" / "kind" / "e2e.sh").read_text()
 
 
 # Notifications
