@@ -279,6 +279,13 @@ class AnalysesLoop:
         self.known: set[Key] = set()
         self.task: asyncio.Task[None] | None = None
 
+    def start(self) -> None:
+        """Run the heap, once. Called from a kopf handler: the task copies the handler's context, which
+        holds kopf's event queue, so ``kopf.event`` works from it (a task started in a startup handler
+        has no queue and every Event would fail)."""
+        if self.task is None:
+            self.task = asyncio.create_task(self.scheduler.run())
+
     def observe(self, key: Key, *, present: bool) -> None:
         """A policy appeared, changed or went away; a change never moves its next check."""
         if not present:
@@ -390,8 +397,7 @@ async def start_analyses(memo: kopf.Memo, **_: Any) -> None:
         prometheus_of=prometheus_of,
         owns=lambda body: common.owned(body, memo),
     )
-    loop.task = asyncio.create_task(loop.scheduler.run())
-    memo.analyses = loop
+    memo.analyses = loop  # its task starts with the first policy event (see watch_policy_analyses)
 
 
 @kopf.on.cleanup()
@@ -405,4 +411,6 @@ async def stop_analyses(memo: kopf.Memo, **_: Any) -> None:
 async def watch_policy_analyses(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     meta = body["metadata"]
     gone = event.get("type") == "DELETED" or bool(meta.get("deletionTimestamp"))
-    loop_of(memo).observe((meta["namespace"], meta["name"]), present=not gone)
+    loop = loop_of(memo)
+    loop.observe((meta["namespace"], meta["name"]), present=not gone)
+    loop.start()

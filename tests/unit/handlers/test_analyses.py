@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import copy
 from typing import Any
 
@@ -18,6 +20,37 @@ NOW = 1_900_000_000.0
 DAY = 86400.0
 A = cadence.Analysis
 TARGET: dict[str, Any] = copy.deepcopy(GOOD) | {"metadata": {"generation": 4}}
+
+
+HANDLER_CONTEXT: contextvars.ContextVar[str] = contextvars.ContextVar("handler_context")
+
+
+async def test_the_heap_starts_once_in_the_context_of_a_policy_event() -> None:
+    """kopf keeps its Event queue in context variables set for each object it handles: the heap's task must
+    start inside a handler, not at startup, or every ``kopf.event`` it posts raises LookupError."""
+    memo = kopf.Memo()
+    await analyses.start_analyses(memo=memo)
+    loop = analyses.loop_of(memo)
+    assert loop.task is None  # nothing runs before a policy event
+    seen: list[str | None] = []
+
+    async def run_heap() -> None:
+        seen.append(HANDLER_CONTEXT.get(None))
+
+    loop.scheduler.run = run_heap  # type: ignore[method-assign]
+    body = kopf.Body({"metadata": {"namespace": "shop", "name": "p"}})
+
+    async def handler() -> None:
+        HANDLER_CONTEXT.set("inside a kopf handler")
+        await analyses.watch_policy_analyses(event={"type": "ADDED"}, body=body, memo=memo)
+
+    await asyncio.create_task(handler())
+    first = loop.task
+    assert first is not None
+    await analyses.watch_policy_analyses(event={"type": "MODIFIED"}, body=body, memo=memo)
+    assert loop.task is first  # started once
+    await first
+    assert seen == ["inside a kopf handler"]
 
 
 async def no_prometheus() -> FakeRanges:
