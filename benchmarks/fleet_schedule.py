@@ -166,6 +166,16 @@ def wait_gone(api: client.ApiClient, prefix: str, *, timeout: float = 900) -> No
         time.sleep(5)
 
 
+def delete_namespaces(kubeconfig: str, namespaces: list[str]) -> None:
+    """Start deleting the benchmark's namespaces; do not wait for them."""
+    for namespace in namespaces:
+        subprocess.run(
+            ["kubectl", "--kubeconfig", kubeconfig, "delete", "namespace", namespace, "--wait=false"],
+            capture_output=True,
+            check=False,
+        )
+
+
 def release_finalizers(api: client.ApiClient, namespaces: list[str]) -> None:
     """The operator is stopped: drop its finalizers, or the namespaces never finish terminating."""
     custom = client.CustomObjectsApi(api)
@@ -254,20 +264,7 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
     finally:
         operator.stop()
         release_finalizers(api, namespaces)
-        for namespace in namespaces:
-            subprocess.run(
-                [
-                    "kubectl",
-                    "--kubeconfig",
-                    stack.kubeconfig,
-                    "delete",
-                    "namespace",
-                    namespace,
-                    "--wait=false",
-                ],
-                capture_output=True,
-                check=False,
-            )
+        delete_namespaces(stack.kubeconfig, namespaces)
     steady = rss[len(rss) // 2 :]
     return {
         "policies": policies,

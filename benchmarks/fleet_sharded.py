@@ -111,20 +111,7 @@ def measure(stack: stack_lib.Stack, policies: int) -> dict[str, Any]:
     finally:
         for replica in replicas:
             replica.stop()
-        for namespace in [*namespaces, lease_namespace]:
-            subprocess.run(
-                [
-                    "kubectl",
-                    "--kubeconfig",
-                    stack.kubeconfig,
-                    "delete",
-                    "namespace",
-                    namespace,
-                    "--wait=false",
-                ],
-                capture_output=True,
-                check=False,
-            )
+        fleet_schedule.delete_namespaces(stack.kubeconfig, [*namespaces, lease_namespace])
     window = fleet_schedule.WINDOW
     steady = [sorted(r[len(r) // 2 :]) for r in rss]
     return {
