@@ -5,7 +5,10 @@ created again, median of 3), or with ``--cold-image`` to delete the cached node 
 rebuild of it from the cached binaries and root filesystems (the per-stage seconds come from the script).
 The first build on a machine (Go builds of kubelet, kubeadm, kubectl, kube-proxy, CoreDNS, kind, crictl and
 mmdebstrap of the root filesystems) is reported by the script itself with MO_KIND_REPORT.
-Writes benchmarks/results/kind_cluster.json; a cold result stays there until the next ``--cold-image`` run.
+``--cold-provisioner`` only times the cold Go build of local-path-provisioner (the node's default storage)
+into a throwaway cache directory (the shared Go module cache stays warm; the shared binaries are untouched).
+Writes benchmarks/results/kind_cluster.json; a cold result stays there until the next ``--cold-image`` (or
+``--cold-provisioner``) run.
 A cluster this benchmark finds running (in its own state directory) is left as it found it: it uses
 MO_KIND_DIR=.kind-bench.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -53,9 +57,34 @@ def docker_env() -> dict[str, str]:
     return {**os.environ, "DOCKER_HOST": host} if host else dict(os.environ)
 
 
+def cold_provisioner() -> dict[str, Any]:
+    """hack/cluster/build.sh building local-path-provisioner alone into an empty cache directory."""
+    lib = (ROOT / "hack" / "cluster" / "lib.sh").read_text()
+    version = re.search(r"^LOCAL_PATH_PROVISIONER_VERSION=(\S+)", lib, re.MULTILINE)
+    assert version, "LOCAL_PATH_PROVISIONER_VERSION not in hack/cluster/lib.sh"
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "MO_CACHE_DIR": cache, "MO_BUILD_ONLY": "local-path-provisioner"}
+        load = os.getloadavg()[0]
+        started = time.perf_counter()
+        subprocess.run(
+            [str(ROOT / "hack" / "cluster" / "build.sh"), "--node"], env=env, check=True, capture_output=True
+        )
+        seconds = time.perf_counter() - started
+        size = (
+            Path(cache) / "bin" / f"local-path-provisioner-{version.group(1)}" / "local-path-provisioner"
+        ).stat()
+    return {
+        "version": version.group(1),
+        "seconds": round(seconds, 1),
+        "binary_bytes": size.st_size,
+        "load_average_1m_before": round(load, 1),
+        "load_average_1m_after": round(os.getloadavg()[0], 1),
+    }
+
+
 def main(*, cold_image: bool) -> dict[str, Any]:
     previous: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    result: dict[str, Any] = {"cold_image": previous.get("cold_image")}
+    result: dict[str, Any] = {k: previous.get(k) for k in ("cold_image", "cold_provisioner")}
     image = run("node-image.sh")["node_image"]
     if cold_image:
         subprocess.run(["docker", "rmi", "-f", image], env=docker_env(), capture_output=True, check=False)
@@ -79,4 +108,10 @@ def main(*, cold_image: bool) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(cold_image="--cold-image" in sys.argv[1:]), indent=2))
+    if "--cold-provisioner" in sys.argv[1:]:
+        recorded: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        recorded["cold_provisioner"] = cold_provisioner()
+        RESULTS.write_text(json.dumps(recorded, indent=2) + "\n")
+        print(json.dumps(recorded["cold_provisioner"], indent=2))
+    else:
+        print(json.dumps(main(cold_image="--cold-image" in sys.argv[1:]), indent=2))

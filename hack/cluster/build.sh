@@ -9,7 +9,8 @@
 #   hack/cluster/build.sh          build what is missing
 #   hack/cluster/build.sh --check  exit 0 iff everything is cached (no build)
 #   hack/cluster/build.sh --node [--check]  also the kind node's binaries from the same pinned module:
-#                                  kubelet, kubeadm, kubectl, kube-proxy; and kind, crictl, coredns
+#                                  kubelet, kubeadm, kubectl, kube-proxy; and kind, crictl, coredns,
+#                                  local-path-provisioner
 #                                  (hack/kind/node-image.sh)
 #   MO_BUILD_ONLY="kind coredns" hack/cluster/build.sh --node   only these (if missing)
 set -euo pipefail
@@ -54,6 +55,7 @@ if [[ $NODE -eq 1 ]]; then
   KUBE_CMDS+=("${KUBE_NODE_CMDS[@]}")
   for c in "${KUBE_NODE_CMDS[@]}"; do all_components+=("$c $K8S_VERSION"); done
   all_components+=("kind $KIND_VERSION" "crictl $CRICTL_VERSION" "coredns $COREDNS_VERSION")
+  all_components+=("local-path-provisioner $LOCAL_PATH_PROVISIONER_VERSION")
 fi
 
 missing=()
@@ -197,6 +199,12 @@ build_coredns() {
   go_install coredns "$COREDNS_VERSION" "github.com/coredns/coredns@$COREDNS_VERSION" \
     "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION"
 }
+# Static (CGO_ENABLED=0 above), version stamped as its scripts/build does.
+build_local-path-provisioner() {
+  go_install local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" \
+    "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION" \
+    "-X main.VERSION=$LOCAL_PATH_PROVISIONER_VERSION"
+}
 
 has() { local x; for x in "${missing[@]}"; do [[ "$x" == "$1" ]] && return 0; done; return 1; }
 
@@ -212,7 +220,7 @@ if [[ $kube_missing -eq 1 ]]; then
   log "building kubernetes $K8S_VERSION (log: $LOG_DIR/build-kubernetes.log)"
 fi
 small=()
-for c in etcd kwok helm kind crictl coredns; do has "$c" && small+=("$c"); done
+for c in etcd kwok helm kind crictl coredns local-path-provisioner; do has "$c" && small+=("$c"); done
 if [[ ${#small[@]} -gt 0 ]]; then
   (
     for c in "${small[@]}"; do

@@ -12,6 +12,9 @@ PROMETHEUS_OPERATOR_VERSION=v0.94.0  # github.com/prometheus-operator/prometheus
 KIND_VERSION=v0.33.0     # sigs.k8s.io/kind (hack/kind/)
 CRICTL_VERSION=v1.34.0   # sigs.k8s.io/cri-tools/cmd/crictl: the kind node's crictl
 COREDNS_VERSION=v1.12.1  # github.com/coredns/coredns: the version kubeadm $K8S_VERSION deploys
+# github.com/rancher/local-path-provisioner: kind's default storage (kind v0.33.0 builds v0.0.34; the module
+# proxy here serves up to v0.0.30)
+LOCAL_PATH_PROVISIONER_VERSION=v0.0.30
 # Bump when the build recipe changes so cached binaries are rebuilt.
 BUILD_RECIPE=1
 

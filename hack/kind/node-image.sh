@@ -19,6 +19,18 @@
 #            (hack/cluster/build.sh), CoreDNS (its Go module), pause (kubernetes' pause.c, static), named as
 #            `kubeadm config images list` names them, imported into the node's containerd and committed.
 #            etcd is our pinned $ETCD_VERSION under the tag kubeadm expects (3.6.5-0 for v1.34).
+#   storage  kind's default storage, as kind's own builder ships it: its manifest (from the kind module's
+#            pkg/build/nodeimage/const_storage.go, via hack/kind_storage.py) in
+#            /kind/manifests/default-storage.yaml, which `kind create cluster` applies (the default
+#            StorageClass "standard", provisioner rancher.io/local-path), with its two images preloaded:
+#            local-path-provisioner built from its Go module (hack/cluster/build.sh --node) in a scratch
+#            image, and the helper (sh, mkdir, rm, chmod for the helper Pods) as the kube-proxy base's
+#            Debian userland, whose layers the node holds anyway. Versions differ from kind's: kind v0.33.0
+#            names kindest/local-path-provisioner:v20260820-69b56db7 (upstream v0.0.34 on distroless) and
+#            kindest/local-path-helper:v20260131-7181c60a (trixie sh/rm/mkdir on distroless); the module
+#            proxy here serves local-path-provisioner up to v0.0.30, so the manifest names our images:
+#            docker.io/mo-local/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION and
+#            docker.io/mo-local/local-path-helper:<suite>-<key>.
 # Everything is keyed by NODE_RECIPE and the versions; images live in the Docker engine of
 # hack/images/dockerd.sh (the private one, wrapped where privileged containers fail), work files under
 # $MO_CACHE_DIR/kind.
@@ -52,10 +64,13 @@ key_of() { printf '%s\n' "$@" | sha256sum | cut -c1-12; }
 ROOTFS_KEY="$(key_of "$NODE_RECIPE" "$SUITE" "$NODE_PACKAGES" "${MIRRORS[@]}")"
 PROXY_KEY="$(key_of "$NODE_RECIPE" "$SUITE" "$PROXY_PACKAGES" "${MIRRORS[@]}")"
 NODE_KEY="$(key_of "$NODE_RECIPE" "$ROOTFS_KEY" "$PROXY_KEY" "$K8S_VERSION" "$ETCD_VERSION" "$COREDNS_VERSION" \
-  "$CRICTL_VERSION" "$KIND_VERSION" "$POD_SUBNET" "$(cat "$HERE/runc-capfilter")")"
+  "$CRICTL_VERSION" "$KIND_VERSION" "$POD_SUBNET" "$(cat "$HERE/runc-capfilter")" \
+  "$LOCAL_PATH_PROVISIONER_VERSION" "$(cat "$REPO_ROOT/hack/kind_storage.py")")"
 ROOTFS_IMAGE="mo-local/kind-rootfs:$SUITE-$ROOTFS_KEY"
 PROXY_BASE_IMAGE="mo-local/kube-proxy-base:$SUITE-$PROXY_KEY"
 NODE_IMAGE="mo-local/kind-node:$K8S_VERSION-$NODE_KEY"
+PROVISIONER_IMAGE="docker.io/mo-local/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION"
+HELPER_IMAGE="docker.io/mo-local/local-path-helper:$SUITE-$PROXY_KEY"
 
 if image_online; then NODE_IMAGE="$KIND_ONLINE_NODE_IMAGE"; fi
 if [[ "${1:-}" == --tag ]]; then echo "$NODE_IMAGE"; exit 0; fi
@@ -82,9 +97,11 @@ build() { DOCKER_BUILDKIT=0 nice -n 10 "$DOCKER" build -q "$@" >/dev/null; }
 
 T0=$SECONDS
 # One build at a time on this machine (checkouts share the cache and the engine); the others then find it.
+# A cached image needs no lock: a build of another key never waits for this one, nor this for it.
 mkdir -p "$MO_CACHE_DIR/locks"
 exec 7>"$MO_CACHE_DIR/locks/kind-node-image.lock"
-flock -w "${MO_LOCK_TIMEOUT:-3600}" 7 || die "timed out waiting for another node image build"
+have_image "$NODE_IMAGE" ||
+  flock -w "${MO_LOCK_TIMEOUT:-3600}" 7 || die "timed out waiting for another node image build"
 if have_image "$NODE_IMAGE"; then
   log "node image cached: $NODE_IMAGE"
   [[ -z "${MO_KIND_REPORT:-}" ]] || printf '{"node_image": "%s", "cached": true, "seconds": %d}\n' \
@@ -202,6 +219,25 @@ RUN chmod 755 /usr/sbin/iptables-wrapper \\
 DOCKERFILE
 build -t "$REGISTRY/kube-proxy:$K8S_VERSION" "$WORK/img-kube-proxy"
 IMAGES+=("$REGISTRY/kube-proxy:$K8S_VERSION")
+# Default storage: local-path-provisioner and its helper, named in kind's manifest in place of kind's images.
+T5=$SECONDS
+scratch_image "$PROVISIONER_IMAGE" "$(bin_path local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION")" \
+  /usr/local/bin/local-path-provisioner
+"$DOCKER" tag "$PROXY_BASE_IMAGE" "$HELPER_IMAGE"
+IMAGES+=("$PROVISIONER_IMAGE" "$HELPER_IMAGE")
+STORAGE_GO="$KIND_SRC/pkg/build/nodeimage/const_storage.go"
+STORAGE_ARGS=()
+while read -r kind_image; do
+  case "$kind_image" in
+    */local-path-provisioner:*) STORAGE_ARGS+=(--image "$kind_image=$PROVISIONER_IMAGE") ;;
+    */local-path-helper:*) STORAGE_ARGS+=(--image "$kind_image=$HELPER_IMAGE") ;;
+    *) die "kind $KIND_VERSION's default storage names an image not built here: $kind_image" ;;
+  esac
+done < <(python3 "$REPO_ROOT/hack/kind_storage.py" --images "$STORAGE_GO")
+[[ ${#STORAGE_ARGS[@]} -eq 4 ]] || die "kind $KIND_VERSION's default storage: expected 2 images in $STORAGE_GO"
+mkdir -p "$WORK/node"
+python3 "$REPO_ROOT/hack/kind_storage.py" "${STORAGE_ARGS[@]}" "$STORAGE_GO" >"$WORK/node/default-storage.yaml"
+T_STORAGE=$((SECONDS - T5))
 "$DOCKER" save -o "$WORK/images.tar" "${IMAGES[@]}"
 T_IMAGES=$((SECONDS - T2))
 
@@ -238,17 +274,6 @@ cat >"$CTX/10-mo-ptp.conflist" <<JSON
   ]
 }
 JSON
-cat >"$CTX/default-storage.yaml" <<'YAML'
-# host-path based default storage class (kind's fallback; local-path-provisioner is not built here)
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  namespace: kube-system
-  name: standard
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-provisioner: kubernetes.io/host-path
-YAML
 cat >"$CTX/Dockerfile" <<DOCKERFILE
 FROM $ROOTFS_IMAGE
 COPY files/ /
@@ -294,17 +319,25 @@ trap '"$DOCKER" rm -f -v "$CID" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 "$DOCKER" exec -i "$CID" ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned \
   --all-platforms --no-unpack --digests - <"$WORK/images.tar" >/dev/null
 "$DOCKER" exec "$CID" ctr --namespace=k8s.io images list -q | grep -v '^sha256:' >"$WORK/imported" || true
+# ctr names images in full: docker.io/ before a name without a registry, docker.io/library/ before one alone.
+ref_of() {
+  local first="${1%%/*}"
+  if [[ "$1" != */* ]]; then echo "docker.io/library/$1"
+  elif [[ "$first" == *.* || "$first" == *:* || "$first" == localhost ]]; then echo "$1"
+  else echo "docker.io/$1"
+  fi
+}
 for image in "${IMAGES[@]}"; do
-  grep -qx "$image" "$WORK/imported" || die "image $image missing after import (have: $(tr '\n' ' ' <"$WORK/imported"))"
+  grep -qx "$(ref_of "$image")" "$WORK/imported" || die "image $image missing after import (have: $(tr '\n' ' ' <"$WORK/imported"))"
 done
 "$DOCKER" exec "$CID" bash -c 'pkill containerd; for i in $(seq 30); do pgrep -x containerd >/dev/null || exit 0; sleep 0.5; done'
 "$DOCKER" commit --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' "$CID" "$NODE_IMAGE" >/dev/null
 "$DOCKER" rmi "$NODE_BASE" >/dev/null 2>&1 || true
 T_NODE=$((SECONDS - T3))
 SIZE="$("$DOCKER" image inspect -f '{{.Size}}' "$NODE_IMAGE")"
-log "built $NODE_IMAGE in $((SECONDS - T0))s (binaries ${T_BINS}s, rootfs ${T_ROOTFS}s, images ${T_IMAGES}s, node ${T_NODE}s), $((SIZE / 1000000)) MB"
+log "built $NODE_IMAGE in $((SECONDS - T0))s (binaries ${T_BINS}s, rootfs ${T_ROOTFS}s, images ${T_IMAGES}s of which storage ${T_STORAGE}s, node ${T_NODE}s), $((SIZE / 1000000)) MB"
 if [[ -n "${MO_KIND_REPORT:-}" ]]; then
-  printf '{"node_image": "%s", "cached": false, "seconds": %d, "binaries_seconds": %d, "rootfs_seconds": %d, "images_seconds": %d, "node_seconds": %d, "size_bytes": %d}\n' \
-    "$NODE_IMAGE" "$((SECONDS - T0))" "$T_BINS" "$T_ROOTFS" "$T_IMAGES" "$T_NODE" "$SIZE" >"$MO_KIND_REPORT"
+  printf '{"node_image": "%s", "cached": false, "seconds": %d, "binaries_seconds": %d, "rootfs_seconds": %d, "images_seconds": %d, "storage_seconds": %d, "node_seconds": %d, "size_bytes": %d}\n' \
+    "$NODE_IMAGE" "$((SECONDS - T0))" "$T_BINS" "$T_ROOTFS" "$T_IMAGES" "$T_STORAGE" "$T_NODE" "$SIZE" >"$MO_KIND_REPORT"
 fi
 echo "$NODE_IMAGE"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build (once, cached) everything the kind stage needs, without starting a cluster:
-#   the node image (hack/kind/node-image.sh, with the node's Kubernetes binaries from hack/cluster/build.sh),
+#   the node image (hack/kind/node-image.sh, with the node's Kubernetes binaries and local-path-provisioner
+#   from hack/cluster/build.sh; the provisioner's cold Go build, ≈3 min on 2 cores, runs in build.sh's tools
+#   lane while the longer kubernetes build runs, and the node image then adds one scratch image, ≈5 s),
 #   the operator image (hack/images/operator.sh, tagged as hack/kind/install.sh loads it) and the Chat App and
 #   Prometheus images (hack/kind/images.sh).
 # `make test` runs it in the background while the earlier stages run, then hack/kind/e2e.sh finds it all built.

@@ -1,4 +1,5 @@
-"""hack/kind/up.sh starts a real cluster: a Ready node whose Pods run processes and resolve cluster DNS.
+"""hack/kind/up.sh starts a real cluster: a Ready node whose Pods run processes and resolve cluster DNS, with
+kind's default storage (local-path-provisioner, built here) binding claims.
 
 Every image in it was built on this machine (hack/kind/node-image.sh); the Pod here runs one of them
 (the preloaded kube-proxy image, a Debian userland), never pulled.
@@ -142,3 +143,82 @@ def test_an_image_loaded_with_load_sh_runs_in_a_pod(kind_cluster: KindCluster, n
         assert kind_cluster.kubectl("-n", namespace, "logs", "loaded").stdout.strip() == "loaded image ran"
     finally:
         subprocess.run(["docker", "rmi", tag], env=kind_cluster.env(), capture_output=True, check=False)
+
+
+def _pod(name: str, namespace: str, command: str) -> dict[str, object]:
+    """A run-once Pod of the preloaded Debian image with the claim `data` mounted at /data."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": "main",
+                    "image": IMAGE,
+                    "imagePullPolicy": "Never",
+                    "command": ["sh", "-c", command],
+                    "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                }
+            ],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
+        },
+    }
+
+
+def _run_to_completion(kind_cluster: KindCluster, namespace: str, name: str, command: str) -> str:
+    """Logs of a `_pod` run until it succeeded."""
+    kind_cluster.kubectl("apply", "-f", "-", stdin=json.dumps(_pod(name, namespace, command)))
+    kind_cluster.kubectl(
+        "-n", namespace, "wait", f"pod/{name}", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=90s",
+        timeout=100,
+    )  # fmt: skip
+    return kind_cluster.kubectl("-n", namespace, "logs", name).stdout
+
+
+def test_default_storage_class_provisions_a_volume_that_keeps_a_file(
+    kind_cluster: KindCluster, namespace: str
+) -> None:
+    """kind's default storage from the node image: local-path-provisioner, built here, binds a claim that
+    names no class; a file one Pod writes there is read back by the next Pod."""
+    classes = json.loads(kind_cluster.kubectl("get", "storageclass", "-o", "json").stdout)["items"]
+    default = [
+        c for c in classes
+        if c["metadata"].get("annotations", {}).get("storageclass.kubernetes.io/is-default-class") == "true"
+    ]  # fmt: skip
+    assert [(c["metadata"]["name"], c["provisioner"]) for c in default] == [
+        ("standard", "rancher.io/local-path")
+    ]
+    provisioner = json.loads(
+        kind_cluster.kubectl(
+            "-n", "local-path-storage", "get", "deploy/local-path-provisioner", "-o", "json"
+        ).stdout
+    )
+    assert provisioner["spec"]["template"]["spec"]["containers"][0]["image"].startswith(
+        "docker.io/mo-local/local-path-provisioner:"
+    )
+
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": namespace},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "16Mi"}}},
+    }
+    kind_cluster.kubectl("apply", "-f", "-", stdin=json.dumps(claim))
+    token = uuid.uuid4().hex
+    written = _run_to_completion(
+        kind_cluster, namespace, "writer", f"echo {token} > /data/token && cat /data/token"
+    )
+    assert written.strip() == token
+
+    bound = json.loads(kind_cluster.kubectl("-n", namespace, "get", "pvc/data", "-o", "json").stdout)
+    assert bound["status"]["phase"] == "Bound"
+    assert bound["spec"]["storageClassName"] == "standard"
+    volume = json.loads(kind_cluster.kubectl("get", "pv", bound["spec"]["volumeName"], "-o", "json").stdout)
+    assert volume["metadata"]["annotations"]["pv.kubernetes.io/provisioned-by"] == "rancher.io/local-path"
+    assert volume["spec"]["hostPath"]["path"].startswith("/var/local-path-provisioner/")
+
+    read = _run_to_completion(kind_cluster, namespace, "reader", "cat /data/token")
+    assert read.strip() == token
