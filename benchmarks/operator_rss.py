@@ -178,6 +178,8 @@ def main() -> None:
     }
     one, hundred = results["operator"]
     results["rss_ratio_100_to_1"] = round(hundred["rss_mb_last"] / one["rss_mb_last"], 2)
+    if RESULTS.exists():  # keep the idle runs recorded by `idle LABEL`
+        results["idle"] = json.loads(RESULTS.read_text()).get("idle", {})
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
