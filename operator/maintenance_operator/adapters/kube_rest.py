@@ -63,11 +63,26 @@ class _Group:
         plural: str,
         namespace: str,
         name: str | None = None,
+        *,
+        dry_run: str | None = None,
+        field_manager: str | None = None,
+        label_selector: str | None = None,
+        _content_type: str | None = None,
         **options: Any,
     ) -> Any:
+        """The generated methods' keyword arguments, as their query parameters and Content-Type."""
         path = self.prefix + "/namespaces/{namespace}/" + plural + ("/{name}" if name is not None else "")
         params = {"namespace": namespace, **({"name": name} if name is not None else {})}
-        return request(self.api_client, method, path, path_params=params, **options)
+        query = {"dryRun": dry_run, "fieldManager": field_manager, "labelSelector": label_selector}
+        return request(
+            self.api_client,
+            method,
+            path,
+            path_params=params,
+            query=query,
+            content_type=_content_type,
+            **options,
+        )
 
 
 class CoreV1(_Group):
@@ -81,28 +96,9 @@ class CoreV1(_Group):
     def read_namespaced_secret(self, name: str, namespace: str, **options: Any) -> Any:
         return self._namespaced("GET", "secrets", namespace, name, **options)
 
-    def patch_namespaced_config_map(
-        self,
-        name: str,
-        namespace: str,
-        body: Any,
-        *,
-        dry_run: str | None = None,
-        field_manager: str | None = None,
-        _content_type: str | None = None,
-        **options: Any,
-    ) -> Any:
-        query = {"dryRun": dry_run, "fieldManager": field_manager}
-        return self._namespaced(
-            "PATCH",
-            "configmaps",
-            namespace,
-            name,
-            body=body,
-            query=query,
-            content_type=_content_type,
-            **options,
-        )
+    def patch_namespaced_config_map(self, name: str, namespace: str, body: Any, **options: Any) -> Any:
+        """``dry_run``, ``field_manager`` and ``_content_type`` as in ``CoreV1Api``."""
+        return self._namespaced("PATCH", "configmaps", namespace, name, body=body, **options)
 
 
 class AppsV1(_Group):
@@ -113,35 +109,13 @@ class AppsV1(_Group):
     def read_namespaced_deployment(self, name: str, namespace: str, **options: Any) -> Any:
         return self._namespaced("GET", "deployments", namespace, name, **options)
 
-    def list_namespaced_replica_set(
-        self, namespace: str, *, label_selector: str | None = None, **options: Any
-    ) -> Any:
-        return self._namespaced(
-            "GET", "replicasets", namespace, query={"labelSelector": label_selector}, **options
-        )
+    def list_namespaced_replica_set(self, namespace: str, **options: Any) -> Any:
+        """``label_selector`` as in ``AppsV1Api``."""
+        return self._namespaced("GET", "replicasets", namespace, **options)
 
-    def patch_namespaced_deployment(
-        self,
-        name: str,
-        namespace: str,
-        body: Any,
-        *,
-        dry_run: str | None = None,
-        field_manager: str | None = None,
-        _content_type: str | None = None,
-        **options: Any,
-    ) -> Any:
-        query = {"dryRun": dry_run, "fieldManager": field_manager}
-        return self._namespaced(
-            "PATCH",
-            "deployments",
-            namespace,
-            name,
-            body=body,
-            query=query,
-            content_type=_content_type,
-            **options,
-        )
+    def patch_namespaced_deployment(self, name: str, namespace: str, body: Any, **options: Any) -> Any:
+        """``dry_run``, ``field_manager`` and ``_content_type`` as in ``AppsV1Api``."""
+        return self._namespaced("PATCH", "deployments", namespace, name, body=body, **options)
 
 
 class AutoscalingV2(_Group):
