@@ -10,6 +10,13 @@
 # 3. pytest -m kind tests/kind: each scenario deploys the Chat App (hack/kind/manifests/chatapp.yaml) in its
 #    own namespace and breaks the real Pods. Timings land in $MO_KIND_DIR/timings.jsonl.
 # Only what this script started is stopped: the cluster, unless KEEP_KIND=1 or it was running before.
+#
+# Images: by default every one is built on this machine from pinned sources and nothing is pulled.
+#   MO_IMAGE_ONLINE=1 hack/kind/e2e.sh   the official images, for a machine that reaches the registries:
+#     kindest/node:v1.34.11@sha256:44e2... (kind v0.33.0's published 1.34 node; offline builds v1.34.4) with
+#     kind's default CNI (kindnet), the operator and Chat App images FROM python:3.11-slim(-bookworm) with pip
+#     from PyPI (the same Dockerfiles, the base chosen by their build arguments), prom/prometheus:v3.16.0 (the
+#     pinned Go module v0.316.0's release). `hack/kind/plan.sh` prints what either setting builds and pulls.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"

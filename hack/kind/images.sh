@@ -6,6 +6,9 @@
 #   hack/kind/images.sh --print           the image references, one KEY=ref a line (for scripts)
 #   MO_IMAGE_NO_CACHE=1 hack/kind/images.sh   every Dockerfile step again (the inputs stay cached)
 #   MO_KIND_REPORT=FILE hack/kind/images.sh   also write the timings as JSON (benchmarks/kind_workloads.py)
+#   MO_IMAGE_ONLINE=1 hack/kind/images.sh     the official images instead (hack/kind/plan.sh): the Chat App's
+#               Dockerfile FROM the operator Dockerfile's python:3.11-slim base with pip from PyPI, and
+#               prom/prometheus at the pinned module's release, which the node pulls itself (not built, not loaded)
 #
 # Inputs come from the host, like hack/images/operator.sh's (whose cached Debian base and wheelhouse images are
 # reused, never rebuilt here):
@@ -20,8 +23,9 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=plan.sh
+source "$(dirname "${BASH_SOURCE[0]}")/plan.sh"   # PROMETHEUS_MODULE_VERSION, the online/offline choice
 
-PROMETHEUS_MODULE_VERSION=v0.316.0   # github.com/prometheus/prometheus (Prometheus 3.x's module versions)
 KIND_IMAGES_RECIPE=1                 # bump when a recipe below changes
 DIR="$MO_CACHE_DIR/kind"
 mkdir -p "$DIR"
@@ -38,7 +42,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 CHATAPP_IMAGES=(chatapp:1.0 chatapp:1.1)
-PROMETHEUS_IMAGE="mo-local/prometheus:$PROMETHEUS_MODULE_VERSION"
+PROMETHEUS_IMAGE="$(plan_prometheus_image)"
 if [[ $PRINT == 1 ]]; then
   printf 'CHATAPP_IMAGE=%s\nCHATAPP_BAD_IMAGE=%s\nPROMETHEUS_IMAGE=%s\n' \
     "${CHATAPP_IMAGES[0]}" "${CHATAPP_IMAGES[1]}" "$PROMETHEUS_IMAGE"
@@ -49,7 +53,12 @@ eval "$("$REPO_ROOT/hack/images/dockerd.sh" env)"
 DOCKER=docker
 [[ -x /usr/bin/docker ]] && DOCKER=/usr/bin/docker
 export DOCKER_BUILDKIT=1
-eval "$(MO_IMAGE_INPUTS_ONLY=1 "$REPO_ROOT/hack/images/operator.sh")"   # PYTHON_IMAGE, BUILDER_IMAGE
+if image_online; then
+  PYTHON_IMAGE="$(online_python_image)"
+  BUILDER_IMAGE="$PYTHON_IMAGE"
+else
+  eval "$(MO_IMAGE_INPUTS_ONLY=1 "$REPO_ROOT/hack/images/operator.sh")"   # PYTHON_IMAGE, BUILDER_IMAGE
+fi
 
 NO_CACHE=()
 [[ "${MO_IMAGE_NO_CACHE:-0}" == 1 ]] && NO_CACHE=(--no-cache)
@@ -114,25 +123,30 @@ build_chatapp() {
   fi
 }
 
+# The images loaded into the node: online, the node pulls Prometheus itself.
+LOADED=("${CHATAPP_IMAGES[@]}" "$PROMETHEUS_IMAGE")
+image_online && LOADED=("${CHATAPP_IMAGES[@]}")
 T0=$SECONDS
-[[ -x "$PROM_BIN" ]] || build_prometheus_binary
+image_online || [[ -x "$PROM_BIN" ]] || build_prometheus_binary
 T_PROM_BIN=$((SECONDS - T0))
 T1=$SECONDS
-build_prometheus_image
+image_online || build_prometheus_image
 build_chatapp
 T_IMAGES=$((SECONDS - T1))
 log "images ready: ${CHATAPP_IMAGES[*]} $PROMETHEUS_IMAGE (prometheus binary ${T_PROM_BIN}s, images ${T_IMAGES}s)"
 if [[ -n "${MO_KIND_REPORT:-}" ]]; then
-  printf '{"prometheus_binary_seconds": %d, "images_seconds": %d, "chatapp_size_bytes": %d, "prometheus_size_bytes": %d}\n' \
+  prometheus_size=null
+  image_online || prometheus_size="$("$DOCKER" image inspect -f '{{.Size}}' "$PROMETHEUS_IMAGE")"
+  printf '{"prometheus_binary_seconds": %d, "images_seconds": %d, "chatapp_size_bytes": %d, "prometheus_size_bytes": %s}\n' \
     "$T_PROM_BIN" "$T_IMAGES" "$("$DOCKER" image inspect -f '{{.Size}}' "${CHATAPP_IMAGES[0]}")" \
-    "$("$DOCKER" image inspect -f '{{.Size}}' "$PROMETHEUS_IMAGE")" >"$MO_KIND_REPORT"
+    "$prometheus_size" >"$MO_KIND_REPORT"
 fi
 
 if [[ -n "$LOAD_CLUSTER" ]]; then
   KIND="$KIND_BIN"   # the pinned kind (hack/cluster/lib.sh), built by hack/kind/up.sh
   [[ -x "$KIND" ]] || KIND="$(command -v kind)" || die "kind not found: hack/kind/up.sh builds $KIND_BIN"
   T2=$SECONDS
-  for image in "${CHATAPP_IMAGES[@]}" "$PROMETHEUS_IMAGE"; do
+  for image in "${LOADED[@]}"; do
     "$KIND" load docker-image "$image" --name "$LOAD_CLUSTER" >/dev/null
   done
   log "loaded into kind cluster $LOAD_CLUSTER in $((SECONDS - T2))s"

@@ -9,17 +9,21 @@
 # 3. `helm upgrade --install` of helm/maintenance-operator: the operator Pod, its webhook behind the chart's
 #    Service and certificate, the approval key Secret, Prometheus queried through its Service.
 # The Chat App itself is deployed per test namespace (hack/kind/manifests/chatapp.yaml).
+# MO_IMAGE_ONLINE=1: the operator and Chat App images build FROM python:3.11-slim with pip from PyPI, and
+# Prometheus runs the official prom/prometheus image (hack/kind/plan.sh prints which images either way).
 # Prints PROMETHEUS_URL=http://<node>:30090 (Prometheus from this host) last.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=plan.sh
+source "$(dirname "${BASH_SOURCE[0]}")/plan.sh"
 HERE="$REPO_ROOT/hack/kind"
 KIND_DIR="$(realpath -m "${MO_KIND_DIR:-$REPO_ROOT/.kind}")"
 [[ -n "${KUBECONFIG:-}" ]] || export KUBECONFIG="$KIND_DIR/kubeconfig"
 export PATH="$KIND_DIR/bin:$PATH"
 RELEASE="${MO_KIND_RELEASE:-maintenance-operator}"
 RELEASE_NS="${MO_KIND_RELEASE_NAMESPACE:-maintenance-system}"
-OPERATOR_IMAGE=maintenance-operator:kind
+OPERATOR_IMAGE="$KIND_OPERATOR_IMAGE"
 NAME="${MO_KIND_NAME:-$(kubectl config current-context)}"
 NAME="${NAME#kind-}"
 eval "$("$REPO_ROOT/hack/images/dockerd.sh" env --privileged)"
@@ -32,7 +36,7 @@ kind load docker-image "$OPERATOR_IMAGE" --name "$NAME" >/dev/null
 T_IMAGES=$((SECONDS - T0))
 
 T1=$SECONDS
-kubectl apply -f "$HERE/manifests/prometheus.yaml" >/dev/null
+plan_prometheus_manifest "$HERE/manifests/prometheus.yaml" | kubectl apply -f - >/dev/null
 kubectl -n monitoring rollout status deploy/prometheus --timeout=300s >/dev/null
 "$HELM_BIN" upgrade --install "$RELEASE" "$REPO_ROOT/helm/maintenance-operator" \
   --namespace "$RELEASE_NS" --create-namespace --wait --timeout 5m \

@@ -5,6 +5,7 @@
 #   hack/kind/node-image.sh --tag      print the tag only (no build)
 #   hack/kind/node-image.sh --rootfs   only the Debian root filesystems (network, no compiler)
 #   MO_KIND_REPORT=FILE hack/kind/node-image.sh   JSON timings for benchmarks
+#   MO_IMAGE_ONLINE=1 hack/kind/node-image.sh      the official kindest/node instead, pulled (hack/kind/plan.sh)
 #
 # kind's own node-image builder pulls every image it did not build, so this follows kind's recipe (the
 # sigs.k8s.io/kind module's images/base/) with inputs prepared on the host:
@@ -24,6 +25,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=plan.sh
+source "$(dirname "${BASH_SOURCE[0]}")/plan.sh"
 
 NODE_RECIPE=1 # bump when anything below changes
 SUITE=bookworm
@@ -54,12 +57,26 @@ ROOTFS_IMAGE="mo-local/kind-rootfs:$SUITE-$ROOTFS_KEY"
 PROXY_BASE_IMAGE="mo-local/kube-proxy-base:$SUITE-$PROXY_KEY"
 NODE_IMAGE="mo-local/kind-node:$K8S_VERSION-$NODE_KEY"
 
+if image_online; then NODE_IMAGE="$KIND_ONLINE_NODE_IMAGE"; fi
 if [[ "${1:-}" == --tag ]]; then echo "$NODE_IMAGE"; exit 0; fi
 
 eval "$("$REPO_ROOT/hack/images/dockerd.sh" env --privileged)"
 DOCKER=docker
 [[ -x /usr/bin/docker ]] && DOCKER=/usr/bin/docker
 have_image() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+
+if image_online; then
+  [[ "${1:-}" != --rootfs ]] || die "--rootfs builds the offline node's root filesystems: unset MO_IMAGE_ONLINE"
+  T0=$SECONDS
+  # The node comes pulled; kind, the kubectl and helm that up.sh and install.sh run are still the pinned ones.
+  MO_BUILD_ONLY="kind kubectl helm" "$REPO_ROOT/hack/cluster/build.sh" --node >&2
+  cached=true
+  have_image "$NODE_IMAGE" || { cached=false; log "pulling $NODE_IMAGE"; "$DOCKER" pull -q "$NODE_IMAGE" >&2; }
+  [[ -z "${MO_KIND_REPORT:-}" ]] || printf '{"node_image": "%s", "cached": %s, "pulled": true, "seconds": %d}\n' \
+    "$NODE_IMAGE" "$cached" "$((SECONDS - T0))" >"$MO_KIND_REPORT"
+  echo "$NODE_IMAGE"
+  exit 0
+fi
 # Classic builder: these Dockerfiles are plain COPY/RUN, and it needs no frontend image.
 build() { DOCKER_BUILDKIT=0 nice -n 10 "$DOCKER" build -q "$@" >/dev/null; }
 

@@ -4,6 +4,7 @@
 #   the operator image (hack/images/operator.sh, tagged as hack/kind/install.sh loads it) and the Chat App and
 #   Prometheus images (hack/kind/images.sh).
 # `make test` runs it in the background while the earlier stages run, then hack/kind/e2e.sh finds it all built.
+# MO_IMAGE_ONLINE=1 pulls the official images instead of building them (hack/kind/plan.sh lists which).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"

@@ -13,9 +13,13 @@
 # MO_KIND_REPORT=FILE (JSON timings for benchmarks), KEEP_KIND=1 (keep a cluster whose start failed).
 # The cluster has no default CNI (kindnet is not served here): the node image carries a static ptp +
 # host-local CNI config, enough for one node. The kubelet runs on cgroupfs (this host is cgroup v1).
+# MO_IMAGE_ONLINE=1: the official kindest/node (pulled) with kind's defaults, kindnet included
+# (hack/kind/plan.sh prints what either setting uses).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=plan.sh
+source "$(dirname "${BASH_SOURCE[0]}")/plan.sh"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 KIND_DIR="$(realpath -m "${MO_KIND_DIR:-$REPO_ROOT/.kind}")"
@@ -41,21 +45,7 @@ ln -sf "$(bin_path kubectl "$K8S_VERSION")" "$KIND_DIR/bin/kubectl"
 [[ -x /usr/bin/docker ]] && ln -sf /usr/bin/docker "$KIND_DIR/bin/docker"
 export PATH="$KIND_DIR/bin:$PATH"
 
-cat >"$KIND_DIR/cluster.yaml" <<YAML
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-networking:
-  disableDefaultCNI: true
-  podSubnet: 10.244.0.0/16
-nodes:
-  - role: control-plane
-    image: $IMAGE
-kubeadmConfigPatches:
-  - |
-    kind: KubeletConfiguration
-    cgroupDriver: cgroupfs
-    failCgroupV1: false
-YAML
+plan_cluster_config "$IMAGE" >"$KIND_DIR/cluster.yaml"
 
 T1=$SECONDS
 created=0
