@@ -24,7 +24,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
-    HOME=/tmp
+    HOME=/tmp \
+    MALLOC_ARENA_MAX=2
+# MALLOC_ARENA_MAX: glibc keeps up to 8 malloc arenas per core for the API client's threads; two hold
+# less memory at the same speed (docs/decisions.md, "Memory per policy"). The chart sets it too.
 # Wheels are bind-mounted from the builder, so they never become a layer of this image.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-index --find-links=/wheels /wheels/*.whl \

@@ -77,6 +77,7 @@ def test_image_config_is_the_dockerfiles(image: str, docker_env: dict[str, str])
     assert set(config["ExposedPorts"]) == {"8080/tcp", "8081/tcp", "9443/tcp"}
     env = dict(e.split("=", 1) for e in config["Env"])
     assert env["PYTHONUNBUFFERED"] == "1"
+    assert env["MALLOC_ARENA_MAX"] == "2", "users get the measured malloc setting without the chart too"
     assert "PIP_FIND_LINKS" not in env, "the builder's wheelhouse settings must not reach the final image"
 
 

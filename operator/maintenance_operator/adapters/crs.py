@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from maintenance_operator.adapters import errors, throttle
+from maintenance_operator.adapters import errors, kube_rest, throttle
 from maintenance_operator.api import v1alpha1
 from maintenance_operator.domain import machine
 
@@ -78,7 +79,7 @@ class CustomResources:
 
     def __init__(self, api_client: client.ApiClient) -> None:
         self._objects = client.CustomObjectsApi(api_client)
-        self._core = client.CoreV1Api(api_client)
+        self._core = kube_rest.CoreV1(api_client)
         #: Remediation summaries by namespace, kept by a watch (the operator's kopf index); None: LIST.
         self.watched_remediations: Mapping[str, Iterable[Mapping[str, Any]]] | None = None
 
@@ -197,12 +198,12 @@ class CustomResources:
     async def read_secret(self, namespace: str, name: str, key: str) -> str | None:
         """One Secret value, or None if the Secret or key is missing. Never logged."""
         try:
-            secret = await _call(self._core.read_namespaced_secret, name, namespace)
+            response = await _call(self._core.read_namespaced_secret, name, namespace, _preload_content=False)
         except ApiException as exc:
             if exc.status in (403, 404):
                 return None
             raise
-        raw = (secret.data or {}).get(key)
+        raw = (json.loads(response.data or b"{}").get("data") or {}).get(key)
         return base64.b64decode(raw).decode() if raw is not None else None
 
 

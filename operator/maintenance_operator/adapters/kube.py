@@ -30,7 +30,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from maintenance_operator.adapters import errors, throttle
+from maintenance_operator.adapters import errors, kube_rest, throttle
 from maintenance_operator.api.v1alpha1 import Action, ActionType, ConfigMapState, PreState, SetResourcesParams
 from maintenance_operator.domain import rollout as rollout_rules
 from maintenance_operator.domain import timestamps
@@ -153,9 +153,9 @@ class TargetDeployment:
     def __init__(self, api_client: client.ApiClient, *, namespace: str, name: str) -> None:
         self.namespace = namespace
         self.name = name
-        self._apps = client.AppsV1Api(api_client)
-        self._core = client.CoreV1Api(api_client)
-        self._autoscaling = client.AutoscalingV2Api(api_client)
+        self._apps = kube_rest.AppsV1(api_client)
+        self._core = kube_rest.CoreV1(api_client)
+        self._autoscaling = kube_rest.AutoscalingV2(api_client)
 
     # ------------------------------------------------------------ reads
 

@@ -18,7 +18,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from maintenance_operator.adapters import kube
+from maintenance_operator.adapters import kube, kube_rest
 from maintenance_operator.domain import cadence, config_audit, security_audit
 
 TRIVY_GROUP = "aquasecurity.github.io"
@@ -45,11 +45,11 @@ class WorkloadReader:
     def __init__(self, api_client: client.ApiClient, *, namespace: str, name: str) -> None:
         self.namespace = namespace
         self.name = name
-        self._apps = client.AppsV1Api(api_client)
-        self._core = client.CoreV1Api(api_client)
-        self._policy = client.PolicyV1Api(api_client)
-        self._autoscaling = client.AutoscalingV2Api(api_client)
-        self._authz = client.AuthorizationV1Api(api_client)
+        self._apps = kube_rest.AppsV1(api_client)
+        self._core = kube_rest.CoreV1(api_client)
+        self._policy = kube_rest.PolicyV1(api_client)
+        self._autoscaling = kube_rest.AutoscalingV2(api_client)
+        self._authz = kube_rest.AuthorizationV1(api_client)
         self._custom = client.CustomObjectsApi(api_client)
 
     async def deployment(self) -> dict[str, Any]:
