@@ -119,7 +119,7 @@ def test_operator_pod_deleted_mid_remediation_restarts_the_app_exactly_once(
             return None
         return rem
 
-    seen = stack_lib.wait_for(caught, timeout=180, interval=0.5, what=f"{name} {case.phase}")
+    stack_lib.wait_for(caught, timeout=180, interval=0.5, what=f"{name} {case.phase}")
     timeline.mark(case.phase.lower())
     kind_lib.delete_operator_pod(kind, old, force=case.force)
     deleted_at = time.time()
@@ -141,7 +141,6 @@ def test_operator_pod_deleted_mid_remediation_restarts_the_app_exactly_once(
 
     # an honest end, reached by the new operator Pod: the leak is fixed and verified
     assert status["phase"] == "Succeeded", status
-    assert seen["status"]["phase"] == case.phase
     if case.phase == "Executing":
         assert rollout_in_progress, "the rollout ended before the new operator Pod started: widen the window"
         assert _time(status["verification"]["startedAt"]) >= _started(new)  # the new Pod ended Executing
