@@ -36,6 +36,9 @@ pytestmark = pytest.mark.kind
 stack_lib = kind_lib.stack_lib
 MIB = 1024 * 1024
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+# past the critical 0.9, with headroom below the limit: an OOM kill of both leaking processes before the
+# first write makes the operator reject the plan (IssueResolved), honestly, and the case tests nothing
+LEAK_CEILING = 0.92
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +101,7 @@ def test_operator_pod_deleted_mid_remediation_restarts_the_app_exactly_once(
     assert len(_replica_sets(kind, app)) == 1
 
     timeline = kind_lib.Timeline(f"operator_restart_{case.phase.lower()}")
-    kind_lib.leak_all(kind, app, bytes_per_second=4 * MIB, limit_fraction=0.95)
+    kind_lib.leak_all(kind, app, bytes_per_second=4 * MIB, limit_fraction=LEAK_CEILING)
     name = kind_lib.detect(kind, app, "memory-usage", timeline)["metadata"]["name"]
     old = kind_lib.operator_ready(kind)
     assert old is not None
