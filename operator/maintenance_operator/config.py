@@ -174,8 +174,14 @@ class OperatorConfig(BaseSettings):
             _GIVEN_ENVIRONMENT.reset(token)
 
 
-def apply_kopf_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
-    """Production settings chosen on day one: changing storage later would make every object look new."""
+def apply_kopf_settings(
+    settings: kopf.OperatorSettings, config: OperatorConfig, *, identity: str | None = None
+) -> None:
+    """Production settings chosen on day one: changing storage later would make every object look new.
+
+    ``identity`` (see :func:`operator_identity`) becomes every Event's ``reportingInstance``: after a
+    restart the Events of one object say which operator Pod did each step (kopf's default is "dev").
+    """
     prefix = v1alpha1.GROUP
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=prefix)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -189,6 +195,8 @@ def apply_kopf_settings(settings: kopf.OperatorSettings, config: OperatorConfig)
     settings.networking.request_timeout = config.request_timeout
     settings.networking.connect_timeout = config.connect_timeout
     settings.posting.loggers = False
+    if identity:
+        settings.posting.reporting_instance = identity
     settings.execution.max_workers = 8
     # Per watched kind, objects handled at once: without a bound, 1,000 policies resumed (or assessments
     # queued) at once each hold a worker, a body and a handler while they wait for the API or a slot.

@@ -38,13 +38,8 @@ def test_an_approval_given_before_the_operator_pod_restarts_is_executed_after_it
 
     old = kind_lib.operator_ready(kind)
     assert old is not None
-    kind.kubectl("-n", kind.release_namespace, "delete", "pod", old["metadata"]["name"], "--wait=true")
-    new = stack_lib.wait_for(
-        lambda: (p := kind_lib.operator_ready(kind)) and p["metadata"]["uid"] != old["metadata"]["uid"] and p,
-        timeout=180,
-        interval=2,
-        what="a new operator Pod Ready",
-    )
+    kind_lib.delete_operator_pod(kind, old, wait=True)
+    new = kind_lib.replacement_ready(kind, old)
     assert stack_lib.deployment(api, app)["spec"]["replicas"] == 2  # nothing ran before the restart
     timeline = kind_lib.Timeline("approval_after_restart")
     stack_lib.custom(api).patch_namespaced_custom_object(

@@ -3,8 +3,6 @@ operator reports it and changes nothing in the cluster."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from tests.fixtures import kind as kind_lib
@@ -15,8 +13,7 @@ stack_lib = kind_lib.stack_lib
 
 def test_external_llm_outage_writes_nothing(kind: kind_lib.KindCluster, app: str) -> None:
     api = kind.api()
-    policy = kind_lib.demo_policy(app, autoApprove={"severities": ["critical", "high"], "maxRisk": "High"})
-    stack_lib.create(api, "maintenancepolicies", app, policy)
+    kind_lib.auto_policy(kind, app, route_high=False)
     before = stack_lib.deployment(api, app)
     timeline = kind_lib.Timeline("llm_outage")
     kind.kubectl("-n", app, "scale", "deploy/chatapp-llm", "--replicas=0")
@@ -25,11 +22,7 @@ def test_external_llm_outage_writes_nothing(kind: kind_lib.KindCluster, app: str
         f' / sum(rate(chatapp_llm_api_requests_total{{namespace="{app}"}}[15s]))'
     )
     stack_lib.wait_for(lambda: (kind.prometheus(errors) or 0) > 0.2, timeout=90, what="LLM calls failing")
-    timeline.mark("breach")
-    stack_lib.request_assessment(api, app, f"llm-{uuid.uuid4().hex[:6]}")
-    rem = kind_lib.remediation_for(kind, app, "llm-error-ratio")
-    timeline.mark("detected")
-    rem = kind_lib.follow(kind, app, rem["metadata"]["name"], timeline)
+    rem = kind_lib.remediate(kind, app, "llm-error-ratio", timeline)
     timeline.save(kind)
 
     assert {a["type"] for a in rem["spec"]["plan"]["actions"]} <= {"NoAction", "Escalate"}

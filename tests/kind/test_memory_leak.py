@@ -4,7 +4,6 @@ the new processes start back at the baseline."""
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 
@@ -18,32 +17,16 @@ MIB = 1024 * 1024
 def test_memory_leak_is_fixed_by_a_restart_that_resets_the_process_memory(
     kind: kind_lib.KindCluster, app: str
 ) -> None:
-    api = kind.api()
     # a leak held at 95% of the limit is classified high: routed and auto-approved like critical here
-    policy = kind_lib.demo_policy(
-        app,
-        severityRouting={"high": "AutoResolve"},
-        autoApprove={"severities": ["critical", "high"], "maxRisk": "High"},
-    )
-    stack_lib.create(api, "maintenancepolicies", app, policy)
-    before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in kind_lib.app_pods(kind, app)}
-    assert len(before) == 2
+    kind_lib.auto_policy(kind, app)
     baseline = kind_lib.memory_ratio(kind, app)
     assert baseline is not None and baseline < 0.6, baseline
 
     timeline = kind_lib.Timeline("memory_leak")
-    for pod in before:  # up to 95% of the 128Mi limit, 4 MiB/s: past the critical 0.9 within ~25 s
-        kind_lib.leak(kind, app, pod, bytes_per_second=4 * MIB, limit_fraction=0.95)
-    stack_lib.wait_for(
-        lambda: (kind_lib.memory_ratio(kind, app) or 0) > 0.9,
-        timeout=90,
-        what="the leak past 90% of the limit",
-    )
-    timeline.mark("breach")
-    stack_lib.request_assessment(api, app, f"leak-{uuid.uuid4().hex[:6]}")
-    rem = kind_lib.remediation_for(kind, app, "memory-usage")
-    timeline.mark("detected")
-    rem = kind_lib.follow(kind, app, rem["metadata"]["name"], timeline)
+    # up to 95% of the 128Mi limit, 4 MiB/s: past the critical 0.9 within ~25 s
+    before = kind_lib.leak_all(kind, app, bytes_per_second=4 * MIB, limit_fraction=0.95)
+    assert len(before) == 2
+    rem = kind_lib.remediate(kind, app, "memory-usage", timeline)
     timeline.save(kind)
 
     assert [a["type"] for a in rem["spec"]["plan"]["actions"]] == ["RolloutRestart"]

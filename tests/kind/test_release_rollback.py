@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from tests.fixtures import kind as kind_lib
@@ -16,12 +14,7 @@ def test_bad_release_is_rolled_back_and_the_old_version_serves_again(
     kind: kind_lib.KindCluster, app: str
 ) -> None:
     api = kind.api()
-    policy = kind_lib.demo_policy(
-        app,
-        severityRouting={"high": "AutoResolve"},
-        autoApprove={"severities": ["critical", "high"], "maxRisk": "High"},
-    )
-    stack_lib.create(api, "maintenancepolicies", app, policy)
+    kind_lib.auto_policy(kind, app)
     timeline = kind_lib.Timeline("bad_release")
     stack_lib.set_image(api, app, "chatapp:1.1")
     stack_lib.wait_for(lambda: stack_lib.rolled_out(api, app), timeout=180, what="the 1.1 rollout")
@@ -30,11 +23,7 @@ def test_bad_release_is_rolled_back_and_the_old_version_serves_again(
         f' / sum(rate(chatapp_requests_total{{namespace="{app}"}}[15s]))'
     )
     stack_lib.wait_for(lambda: (kind.prometheus(errors) or 0) > 0.05, timeout=90, what="1.1's errors")
-    timeline.mark("breach")
-    stack_lib.request_assessment(api, app, f"release-{uuid.uuid4().hex[:6]}")
-    rem = kind_lib.remediation_for(kind, app, "error-ratio")
-    timeline.mark("detected")
-    rem = kind_lib.follow(kind, app, rem["metadata"]["name"], timeline)
+    rem = kind_lib.remediate(kind, app, "error-ratio", timeline)
     timeline.save(kind)
 
     assert [a["type"] for a in rem["spec"]["plan"]["actions"]] == ["Rollback"]

@@ -107,3 +107,11 @@ def test_sharding_settings_and_no_peering_when_sharded() -> None:
     assert OperatorConfig.from_env({}).sharding_enabled is False
     with pytest.raises(pydantic.ValidationError):
         OperatorConfig.from_env({"MAINTENANCE_OPERATOR_SHARDING_SHARDS": "0"})
+
+
+def test_events_name_the_operator_pod_that_posted_them() -> None:
+    settings = kopf.OperatorSettings()
+    apply_kopf_settings(settings, OperatorConfig.from_env({}))
+    assert settings.posting.reporting_instance == "dev"  # kopf's default: no identity given
+    apply_kopf_settings(settings, OperatorConfig.from_env({}), identity="mo-7d9f-x2")
+    assert settings.posting.reporting_instance == "mo-7d9f-x2"

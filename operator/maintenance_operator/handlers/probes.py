@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Any
 
 import kopf
 
 from maintenance_operator import metrics
 from maintenance_operator.adapters import throttle
-from maintenance_operator.config import OperatorConfig, apply_kopf_settings
+from maintenance_operator.config import OperatorConfig, apply_kopf_settings, operator_identity
 from maintenance_operator.handlers import webhooks
 from maintenance_operator.runtime import Runtime, from_memo
 
@@ -26,7 +27,10 @@ async def startup(
     **_: Any,
 ) -> None:
     config = OperatorConfig.from_env()
-    apply_kopf_settings(settings, config)
+    identity = operator_identity(
+        dict(os.environ), uid=os.getuid(), hostname=socket.gethostname(), pid=os.getpid()
+    )
+    apply_kopf_settings(settings, config, identity=identity)
     throttle.configure(qps=config.api_qps, burst=config.api_burst)
     webhooks.configure_admission(settings, config, memo)
     runtime = Runtime.connect(config)
