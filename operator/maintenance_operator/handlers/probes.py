@@ -27,7 +27,7 @@ async def startup(
 ) -> None:
     config = OperatorConfig.from_env()
     apply_kopf_settings(settings, config)
-    throttle.configure(qps=config.api_qps, burst=config.api_burst)
+    throttle.configure(qps=config.api_qps, burst=config.api_burst, max_in_flight=config.api_max_in_flight)
     webhooks.configure_admission(settings, config, memo)
     runtime = Runtime.connect(config)
     runtime.resources.watched_remediations = remediation_summaries  # kept by handlers/remediation.py
