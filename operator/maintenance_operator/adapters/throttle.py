@@ -5,8 +5,8 @@ blocking client on the API's own threads and counts calls held and in flight. ko
 patches use kopf's client and are not counted here.
 
 The API calls have their own thread pool (``max_in_flight`` threads, as many pooled connections, see
-``crs.new_api_client``): on asyncio's default executor (cpu + 4 threads, 6 on 2 cores) they queued behind
-Prometheus queries, and at 0.5 s per call on a loaded API server 6 threads carry at most 12 calls/s,
+``crs.new_api_client``): asyncio's default executor, shared with any other blocking work, has cpu + 4
+threads (6 on 2 cores), and at 0.5 s per call on a loaded API server 6 threads carry at most 12 calls/s,
 below the QPS limit and below what 1,000 policies need (docs/decisions.md)."""
 
 from __future__ import annotations

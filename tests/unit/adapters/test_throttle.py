@@ -82,7 +82,7 @@ async def test_calls_run_on_their_own_threads_at_most_max_in_flight_at_once() ->
         with lock:
             running -= 1
 
-    # the default executor is busy (as with Prometheus queries): API calls do not wait behind it
+    # the default executor is busy with other blocking work: API calls do not wait behind it
     blockers = [asyncio.create_task(asyncio.to_thread(time.sleep, 0.3)) for _ in range(16)]
     await asyncio.sleep(0.01)
     t0 = time.monotonic()
