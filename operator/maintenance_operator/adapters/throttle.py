@@ -22,7 +22,7 @@ from typing import Any
 from maintenance_operator import metrics
 from maintenance_operator.domain import ratelimit
 
-#: API calls in flight at once (threads) unless configured; the chart's value is the same.
+#: API calls in flight at once (threads) until configured (OperatorConfig.api_max_in_flight, same default).
 DEFAULT_MAX_IN_FLIGHT = 16
 
 _bucket = ratelimit.TokenBucket(qps=50.0, burst=100)
