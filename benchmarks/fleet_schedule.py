@@ -209,6 +209,29 @@ def completed_in(api: client.ApiClient, namespaces: list[str], since: float, unt
     return done
 
 
+DUE_ANNOTATION = "maintenance.chatapp.io/due"
+
+
+def due_backlog(
+    api: client.ApiClient, namespaces: list[str], *, until: float, grace: float = 30.0
+) -> dict[str, int]:
+    """Scheduled assessments due by ``until`` (their due annotation), and those of them still unfinished
+    at the end although due more than ``grace`` seconds before it: "every due assessment completes" when
+    that is 0."""
+    due = late = 0
+    for namespace in namespaces:
+        for item in stack_lib.items(api, "healthassessments", namespace):
+            stamp = (item["metadata"].get("annotations") or {}).get(DUE_ANNOTATION)
+            if not stamp:
+                continue
+            moment = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+            if moment > until:
+                continue
+            due += 1
+            late += (item.get("status") or {}).get("phase") not in FINISHED and moment < until - grace
+    return {"due": due, "unfinished_due_over_grace": late}
+
+
 def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str, Any]:
     label = os.environ.get("MO_BENCH_LABEL", "tracemalloc")
     profile_path = PROFILES / f"fleet_profile_{policies}_{label}.txt"
@@ -260,7 +283,9 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
             waited = time.time() + 300  # a snapshot of a large heap takes a while on a busy machine
             while not profile_path.exists() and time.time() < waited:
                 time.sleep(2)
-        done = completed_in(api, namespaces, started, time.time())
+        ended = time.time()
+        done = completed_in(api, namespaces, started, ended)
+        backlog = due_backlog(api, namespaces, until=ended)
     finally:
         operator.stop()
         release_finalizers(api, namespaces)
@@ -272,6 +297,9 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
         "schedule": {"healthCheck": HEALTH, "performanceAnalysis": PERFORMANCE},
         "window_seconds": WINDOW,
         "assessments_completed_per_minute": round(done / (WINDOW / 60), 1),
+        "assessments_due_in_window": backlog["due"],
+        "assessments_completed_in_window": done,
+        "assessments_unfinished_due_over_30s_before_end": backlog["unfinished_due_over_grace"],
         "schedule_lag_started_p50_s": quantile(histogram(text, "started"), 0.5),
         "schedule_lag_started_p99_s": quantile(histogram(text, "started"), 0.99),
         "schedule_lag_completed_p50_s": quantile(histogram(text, "completed"), 0.5),

@@ -130,6 +130,11 @@ class OperatorConfig(BaseSettings):
     )
     api_qps: float = Field(default=50.0, gt=0, description="Client-side API requests per second (refill).")
     api_burst: int = Field(default=100, ge=1, description="Client-side API request burst.")
+    api_max_in_flight: int = Field(
+        default=16,
+        ge=1,
+        description="Client-side API requests in flight at once (threads, pooled connections).",
+    )
     sharding_enabled: bool = Field(
         default=False, description="Split policies across replicas by shard Leases (else kopf peering)."
     )

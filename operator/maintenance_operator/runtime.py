@@ -53,7 +53,7 @@ class Runtime:
     @classmethod
     def connect(cls, config: OperatorConfig) -> Runtime:
         """A runtime on a new API client (in-cluster or the kubeconfig)."""
-        api_client = crs.new_api_client()
+        api_client = crs.new_api_client(pool_size=config.api_max_in_flight)
         return cls(config=config, api_client=api_client, resources=crs.CustomResources(api_client))
 
     def disconnect(self) -> None:

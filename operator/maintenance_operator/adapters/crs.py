@@ -26,14 +26,18 @@ ACK_ANNOTATION = f"{v1alpha1.GROUP}/acknowledged-by"
 PLURALS = {info.kind: info.plural for info in v1alpha1.KINDS}
 
 
-def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:
-    """In-cluster config when running in a Pod, the kubeconfig (or $KUBECONFIG) otherwise."""
+def new_api_client(kubeconfig: str | None = None, *, pool_size: int | None = None) -> client.ApiClient:
+    """In-cluster config when running in a Pod, the kubeconfig (or $KUBECONFIG) otherwise. ``pool_size``:
+    connections kept to the API server, one per API thread (``throttle``); beyond the pool every call
+    would open and drop a connection of its own."""
+    configuration = client.Configuration()
     if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
-        configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        return client.ApiClient(configuration)
-    api_client: client.ApiClient = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-    return api_client
+    else:
+        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)  # type: ignore[no-untyped-call]
+    if pool_size is not None:
+        configuration.connection_pool_maxsize = pool_size
+    return client.ApiClient(configuration)
 
 
 async def _call(function: Any, *args: Any, **kwargs: Any) -> Any:

@@ -31,7 +31,7 @@ async def startup(
         dict(os.environ), uid=os.getuid(), hostname=socket.gethostname(), pid=os.getpid()
     )
     apply_kopf_settings(settings, config, identity=identity)
-    throttle.configure(qps=config.api_qps, burst=config.api_burst)
+    throttle.configure(qps=config.api_qps, burst=config.api_burst, max_in_flight=config.api_max_in_flight)
     webhooks.configure_admission(settings, config, memo)
     runtime = Runtime.connect(config)
     runtime.resources.watched_remediations = remediation_summaries  # kept by handlers/remediation.py

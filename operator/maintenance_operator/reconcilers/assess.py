@@ -405,8 +405,17 @@ async def run(
         now=now,
     )
     threshold = world.config.health_alert_threshold
+    stated = next((c.status for c in policy_status.conditions if c.type == "HealthAlert"), None)
+    now_stated = machine.condition_status(
+        health_alert_change(result.overall_score, threshold=threshold).status
+    )
     events = _observe(
-        namespace=namespace, policy=policy_name, result=result, created=created, threshold=threshold
+        namespace=namespace,
+        policy=policy_name,
+        result=result,
+        created=created,
+        threshold=threshold,
+        health_changed=stated != now_stated,
     )
     was_alerting = any(
         c.type == "HealthAlert" and c.status is api.ConditionStatus.TRUE for c in policy_status.conditions
@@ -495,18 +504,8 @@ async def _update_policy(
     now: datetime,
 ) -> None:
     namespace = policy_body["metadata"]["namespace"]
-    name = policy_body["metadata"]["name"]
     score = result.overall_score
-    alert = shared_status.ConditionChange(
-        type="HealthAlert",
-        status=(
-            scoring.health_alert(score, threshold=world.config.health_alert_threshold)
-            if score is not None
-            else None
-        ),
-        reason=scoring.health_alert_reason(score),
-        message=f"assessment {assessment}: overall {score}",
-    )
+    alert = health_alert_change(score, threshold=world.config.health_alert_threshold)
     update: dict[str, Any] = {
         "lastAssessment": assessment,
         "overallScore": score,
@@ -530,15 +529,24 @@ async def _update_policy(
     if spent is not None:
         update["tokenUsageDay"] = spent.day
         update["tokenUsage"] = spent.usage.wire()
-    # conditions are shared with the policy handler: merged by type, under a resourceVersion precondition
-    await shared_status.write(
-        world.resources,
-        kind="MaintenancePolicy",
-        namespace=namespace,
-        name=name,
-        changes=[alert],
-        fields=update,
-        now=now,
+    # conditions are shared with the policy handler: merged by type, under a resourceVersion precondition;
+    # while HealthAlert holds as read at the start (most assessments) only the fields are patched
+    await shared_status.update(
+        world.resources, kind="MaintenancePolicy", read=policy_body, changes=[alert], fields=update, now=now
+    )
+
+
+def health_alert_change(score: float | None, *, threshold: float) -> shared_status.ConditionChange:
+    """The policy's HealthAlert condition for an overall score. Its message names the state, not the score
+    or the assessment (both are in the status beside it), so an unchanged state is not rewritten."""
+    if score is None:
+        return shared_status.ConditionChange(
+            "HealthAlert", None, scoring.health_alert_reason(None), "no score"
+        )
+    alerting = scoring.health_alert(score, threshold=threshold)
+    side = "below" if alerting else "at or above"
+    return shared_status.ConditionChange(
+        "HealthAlert", alerting, scoring.health_alert_reason(score), f"overall score {side} {threshold:g}"
     )
 
 
@@ -549,8 +557,11 @@ def _observe(
     result: api.HealthAssessmentStatus,
     created: dict[str, str],
     threshold: float = scoring.HEALTH_ALERT_BELOW,
+    health_changed: bool = True,
 ) -> list[tuple[str, str, str]]:
-    """Count the assessment in metrics; the Events to post about it."""
+    """Count the assessment in metrics; the Events to post about it: warnings always, the Normal
+    ``Assessed`` only when the policy's HealthAlert state changes (a healthy repeat is in the status and
+    the metrics; an Event for each of them was one more request per assessment)."""
     events: list[tuple[str, str, str]] = []
     phase = result.phase.value if result.phase else "Unknown"
     metrics.ASSESSMENTS.labels(namespace=namespace, policy=policy, result=phase).inc()
@@ -585,7 +596,7 @@ def _observe(
         )
     if result.phase is not api.AssessmentPhase.COMPLETED:
         events.append(("Warning", "Inconclusive", result.message or "no usable data"))
-    else:
+    elif health_changed:
         events.append(
             ("Normal", "Assessed", f"overall {result.overall_score}, {len(result.issues)} issue(s)")
         )

@@ -36,6 +36,7 @@ class Scheduler(Generic[K]):
         self._due: dict[K, float] = {}
         self._seq = 0
         self._changed = asyncio.Event()
+        self.max_concurrent_fires = max_concurrent_fires
         self._slots = asyncio.Semaphore(max_concurrent_fires)
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 
 from maintenance_operator.adapters import crs
@@ -75,3 +77,20 @@ async def test_remediations_come_from_the_watch_without_a_request() -> None:
     found[0]["status"]["phase"] = "changed by the caller"
     assert [r["status"]["phase"] for r in await resources.remediations("shop")] == ["Proposed", "Proposed"]
     assert await resources.remediations("elsewhere") == []
+
+
+def test_the_api_client_keeps_one_pooled_connection_per_api_thread(tmp_path: pathlib.Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\n"
+        "users: [{name: u, user: {token: not-a-secret}}]\n"
+        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+    )
+    api_client = crs.new_api_client(str(kubeconfig), pool_size=24)
+    try:
+        assert api_client.configuration.host == "https://127.0.0.1:6443"
+        assert api_client.configuration.connection_pool_maxsize == 24
+        assert api_client.rest_client.pool_manager.connection_pool_kw["maxsize"] == 24
+    finally:
+        api_client.close()

@@ -62,3 +62,37 @@ async def test_errors_pass_through_and_release_the_gauge() -> None:
     with pytest.raises(RuntimeError, match="api down"):
         await throttle.call(boom)
     assert _value("maintenance_operator_api_requests_in_flight", {"state": "running"}) == 0
+
+
+async def test_calls_run_on_their_own_threads_at_most_max_in_flight_at_once() -> None:
+    throttle.configure(qps=1000.0, burst=1000, max_in_flight=3)
+    assert throttle.max_in_flight() == 3
+    lock = threading.Lock()
+    running = 0
+    peak = 0
+    names: set[str] = set()
+
+    def stub() -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+            names.add(threading.current_thread().name)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+
+    # the default executor is busy with other blocking work: API calls do not wait behind it
+    blockers = [asyncio.create_task(asyncio.to_thread(time.sleep, 0.3)) for _ in range(16)]
+    await asyncio.sleep(0.01)
+    t0 = time.monotonic()
+    await asyncio.gather(*(throttle.call(stub) for _ in range(9)))
+    assert time.monotonic() - t0 < 0.3
+    assert peak == 3
+    assert all(name.startswith("kube-api") for name in names)
+    await asyncio.gather(*blockers)
+
+
+def test_max_in_flight_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_in_flight"):
+        throttle.configure(qps=1.0, burst=1, max_in_flight=0)

@@ -207,3 +207,10 @@ async def test_a_replica_schedules_only_owned_policies_and_drops_a_lost_shard_at
     owned.add(other)
     fleet.reshard()
     assert fleet.scheduler.due(other) is not None and fleet.scheduler.due(KEY) is None
+
+
+def test_creations_at_once_follow_the_api_calls_in_flight() -> None:
+    store = fakes.FakeStore()
+    assert fleet_with(store).scheduler.max_concurrent_fires == 8, "16 API calls in flight by default"
+    assert fleet_with(store, api_max_in_flight=40).scheduler.max_concurrent_fires == 20
+    assert fleet_with(store, api_max_in_flight=2).scheduler.max_concurrent_fires == 4

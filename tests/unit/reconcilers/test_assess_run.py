@@ -210,3 +210,36 @@ async def test_an_issue_is_detected_when_its_breach_began() -> None:
     assert result.status is not None
     [issue] = result.status.issues
     assert issue.detected_at == since
+
+
+async def test_a_repeat_with_the_same_health_reads_nothing_more_and_posts_no_normal_event() -> None:
+    w = world(HEALTHY)
+    first = await run(w, name="assess-1")
+    assert [e[1] for e in first.events] == ["Assessed"], "the first assessment sets the state"
+    reads: list[str] = []
+    original_get = w.store.get
+
+    async def counting_get(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        reads.append(f"{kind}/{name}")
+        return await original_get(kind, namespace, name)
+
+    w.store.get = counting_get  # type: ignore[method-assign]
+    patches_before = len(w.store.patches)
+    second = await run(w, name="assess-2")
+    assert reads == ["MaintenancePolicy/guard", "HealthAssessment/assess-1"], "no re-read for the write"
+    [(kind, _, patch)] = w.store.patches[patches_before:]
+    assert kind == "MaintenancePolicy" and "conditions" not in patch and patch["lastAssessment"] == "assess-2"
+    assert second.events == [], "a healthy repeat is in the status and the metrics, not in an Event"
+    assert alert(policy_status(w))["message"] == "overall score at or above 7"
+
+
+async def test_a_change_of_health_is_written_and_posted() -> None:
+    w = world(HEALTHY)
+    await run(w, name="assess-1")
+    w.answers.update(FAILING)
+    result = await run(w, name="assess-2")
+    assert (alert(policy_status(w))["status"], alert(policy_status(w))["message"]) == (
+        "True",
+        "overall score below 7",
+    )
+    assert [e[1] for e in result.events] == ["HealthAlert", "IssueDetected", "Assessed"]

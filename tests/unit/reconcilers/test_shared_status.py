@@ -47,3 +47,67 @@ async def test_a_missing_object_is_not_written() -> None:
     store = FakeStore()
     assert not await _write(store, shared_status.ConditionChange("Ready", True, "Accepted"))
     assert store.patches == []
+
+
+class _CountingStore(FakeStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets = 0
+        self.preconditions: list[str | None] = []
+
+    async def get(self, kind: str, namespace: str, name: str) -> dict[str, object] | None:
+        self.gets += 1
+        return await super().get(kind, namespace, name)
+
+    async def patch_status(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        status: dict[str, object],
+        *,
+        resource_version: str | None = None,
+    ) -> None:
+        self.preconditions.append(resource_version)
+        await super().patch_status(kind, namespace, name, status, resource_version=resource_version)
+
+
+async def test_update_of_a_held_condition_patches_only_the_fields_without_a_read() -> None:
+    store = _CountingStore()
+    alert = shared_status.ConditionChange("HealthAlert", False, "ScoreOK", "overall score at or above 7")
+    store.put(KIND, {"metadata": {"name": "p", "namespace": "ns"}, "status": {}})
+    assert await _write(store, alert)
+    read = await store.get(KIND, "ns", "p")
+    assert read is not None
+    before = store.status(KIND, "ns", "p")["conditions"]
+    store.gets, store.preconditions = 0, []
+    assert await shared_status.update(
+        store, kind=KIND, read=read, changes=[alert], fields={"overallScore": 9.1}, now=NOW
+    )
+    assert store.gets == 0 and store.preconditions == [None], "one plain merge patch"
+    assert store.patches[-1][2] == {"overallScore": 9.1}, "the condition list is not sent"
+    status = store.status(KIND, "ns", "p")
+    assert status["conditions"] == before and status["overallScore"] == 9.1
+
+
+async def test_update_of_a_changed_condition_reads_fresh_and_writes_under_a_precondition() -> None:
+    store = _CountingStore()
+    store.put(KIND, {"metadata": {"name": "p", "namespace": "ns"}, "status": {}})
+    read = await store.get(KIND, "ns", "p")
+    assert read is not None
+    await _write(store, shared_status.ConditionChange("Ready", True, "Accepted"))  # written meanwhile
+    store.gets, store.preconditions = 0, []
+    alert = shared_status.ConditionChange("HealthAlert", True, "ScoreBelow7", "overall score below 7")
+    assert await shared_status.update(store, kind=KIND, read=read, changes=[alert], fields={}, now=NOW)
+    assert store.gets == 1 and store.preconditions[0] is not None
+    assert sorted(c["type"] for c in store.status(KIND, "ns", "p")["conditions"]) == ["HealthAlert", "Ready"]
+
+
+async def test_update_of_a_deleted_object_writes_nothing() -> None:
+    store = _CountingStore()
+    alert = shared_status.ConditionChange("HealthAlert", None, "InsufficientData", "no score")
+    held = {"type": "HealthAlert", "status": "Unknown", "reason": "InsufficientData", "message": "no score"}
+    read = {"metadata": {"name": "gone", "namespace": "ns"}, "status": {"conditions": [held]}}
+    assert not await shared_status.update(
+        store, kind=KIND, read=read, changes=[alert], fields={"x": 1}, now=NOW
+    )
