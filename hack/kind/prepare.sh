@@ -10,11 +10,13 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=plan.sh
+source "$(dirname "${BASH_SOURCE[0]}")/plan.sh"
 T0=$SECONDS
 eval "$("$REPO_ROOT/hack/images/dockerd.sh" env --privileged)"
 export DOCKER_HOST
 "$REPO_ROOT/hack/kind/node-image.sh" >/dev/null
 T_NODE=$((SECONDS - T0))
-"$REPO_ROOT/hack/images/operator.sh" maintenance-operator:kind >/dev/null
+"$REPO_ROOT/hack/images/operator.sh" "$KIND_OPERATOR_IMAGE" >/dev/null
 "$REPO_ROOT/hack/kind/images.sh" >/dev/null
 log "kind stage prepared in $((SECONDS - T0))s (node image ${T_NODE}s)"
