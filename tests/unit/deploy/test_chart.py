@@ -659,6 +659,7 @@ def test_scheduling_and_api_limits_reach_the_operator_settings(default: Manifest
     assert env["MAINTENANCE_OPERATOR_SCHEDULE_SPREAD_SECONDS"] == "10"
     assert env["MAINTENANCE_OPERATOR_API_QPS"] == "50"
     assert env["MAINTENANCE_OPERATOR_API_BURST"] == "100"
+    assert env["MAINTENANCE_OPERATOR_API_MAX_IN_FLIGHT"] == "16"
     assert env["MALLOC_ARENA_MAX"] == "2"  # measured with it: the fleet benchmark, operator_rss
     tuned = render(
         "--set",
@@ -669,6 +670,8 @@ def test_scheduling_and_api_limits_reach_the_operator_settings(default: Manifest
         "operator.apiQps=20.5",
         "--set",
         "operator.apiBurst=40",
+        "--set",
+        "operator.apiMaxInFlight=24",
     )
     config = OperatorConfig.from_env(
         {k: v for k, v in _env(one(tuned, "Deployment")).items() if isinstance(v, str)}
@@ -677,6 +680,7 @@ def test_scheduling_and_api_limits_reach_the_operator_settings(default: Manifest
     assert config.schedule_spread_seconds == 300
     assert config.api_qps == 20.5
     assert config.api_burst == 40
+    assert config.api_max_in_flight == 24
 
 
 @pytest.mark.parametrize(
@@ -686,6 +690,7 @@ def test_scheduling_and_api_limits_reach_the_operator_settings(default: Manifest
         "operator.scheduleSpreadSeconds=-1",
         "operator.apiQps=0",
         "operator.apiBurst=0",
+        "operator.apiMaxInFlight=0",
     ],
 )
 def test_scheduling_and_api_limits_are_checked(override: str) -> None:
