@@ -19,12 +19,7 @@ def test_external_llm_outage_writes_nothing(kind: kind_lib.KindCluster, app: str
     stack_lib.create(api, "maintenancepolicies", app, policy)
     before = stack_lib.deployment(api, app)
     timeline = kind_lib.Timeline("llm_outage")
-    kind.kubectl("-n", app, "scale", "deploy/chatapp-llm", "--replicas=0")
-    errors = (
-        f'sum(rate(chatapp_llm_api_errors_total{{namespace="{app}"}}[15s]))'
-        f' / sum(rate(chatapp_llm_api_requests_total{{namespace="{app}"}}[15s]))'
-    )
-    stack_lib.wait_for(lambda: (kind.prometheus(errors) or 0) > 0.2, timeout=90, what="LLM calls failing")
+    kind_lib.faults.inject(kind, app, kind_lib.faults.LLM_OUTAGE)  # the dependency scaled to zero
     timeline.mark("breach")
     stack_lib.request_assessment(api, app, f"llm-{uuid.uuid4().hex[:6]}")
     rem = kind_lib.remediation_for(kind, app, "llm-error-ratio")

@@ -23,12 +23,11 @@ def test_load_surge_is_absorbed_by_scaling_and_the_queue_drains(kind: kind_lib.K
         verification={"initialDelay": "45s", "window": "30s", "interval": "5s", "failureLimit": 1},
     )
     stack_lib.create(api, "maintenancepolicies", app, policy)
-    queue = f'max(chatapp_eventbus_queue_depth{{namespace="{app}"}})'
+    queue = kind_lib.faults.LOAD_SURGE.query(app)
     assert (kind.prometheus(queue) or 0) < 100
     timeline = kind_lib.Timeline("load_surge")
     # 250 messages/s for 2 Pods of capacity 100 each (hack/chatapp_sim/model.py); 3 Pods take it
-    kind.kubectl("-n", app, "set", "env", "deploy/chatapp-loadgen", "LOAD_RATE=250", "REQUESTS_PER_SECOND=25")
-    stack_lib.wait_for(lambda: (kind.prometheus(queue) or 0) > 500, timeout=120, what="the queue past 500")
+    kind_lib.faults.inject(kind, app, kind_lib.faults.LOAD_SURGE)  # 250 messages/s: the queues past 500
     timeline.mark("breach")
     stack_lib.request_assessment(api, app, f"surge-{uuid.uuid4().hex[:6]}")
     rem = kind_lib.remediation_for(kind, app, "queue-depth")

@@ -32,13 +32,8 @@ def test_memory_leak_is_fixed_by_a_restart_that_resets_the_process_memory(
     assert baseline is not None and baseline < 0.6, baseline
 
     timeline = kind_lib.Timeline("memory_leak")
-    for pod in before:  # up to 95% of the 128Mi limit, 4 MiB/s: past the critical 0.9 within ~25 s
-        kind_lib.leak(kind, app, pod, bytes_per_second=4 * MIB, limit_fraction=0.95)
-    stack_lib.wait_for(
-        lambda: (kind_lib.memory_ratio(kind, app) or 0) > 0.9,
-        timeout=90,
-        what="the leak past 90% of the limit",
-    )
+    # every process leaks up to 95% of the 128Mi limit, 4 MiB/s: past the critical 0.9 within ~25 s
+    kind_lib.faults.inject(kind, app, kind_lib.faults.MEMORY_LEAK)
     timeline.mark("breach")
     stack_lib.request_assessment(api, app, f"leak-{uuid.uuid4().hex[:6]}")
     rem = kind_lib.remediation_for(kind, app, "memory-usage")
