@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)/operator
 CLUSTER_DIR ?= $(CURDIR)/.cluster
 export MO_CLUSTER_DIR := $(CLUSTER_DIR)
 
-.PHONY: help install lint fmt test test-unit test-integration test-e2e crds check-crds demo \
+.PHONY: help install lint fmt test test-unit test-integration test-e2e crds check-crds demo demo-kind demo-local \
         cluster-up cluster-down cluster-build e2e-kind image check-dockerfile bench clean
 
 help: ## List targets
@@ -29,7 +29,7 @@ lint: install ## ruff, mypy --strict, import-linter contracts, CRD drift
 	$(VENV)/bin/ruff format --check operator tests hack benchmarks
 	$(VENV)/bin/mypy
 	MYPYPATH=hack:operator $(VENV)/bin/mypy --strict hack/chatapp_simulator.py hack/chatapp_pod.py hack/chatapp_sim \
-		hack/kind_storage.py
+		hack/kind_storage.py hack/demo_target.py
 	$(VENV)/bin/lint-imports
 	$(PY) -m maintenance_operator crds --check
 
@@ -49,8 +49,14 @@ test-unit: install ## Pure unit tests (no cluster, no Prometheus)
 test: install ## Everything this machine can run: unit, integration (real Prometheus), e2e (local cluster)
 	hack/test.sh
 
-demo: install ## Run the whole loop end to end on the local cluster with the offline planner
+demo: install ## The whole loop, five faults, offline planner: on kind if Docker is available, else the local cluster
 	hack/demo.sh
+
+demo-kind: install ## `make demo` on kind (real Pods): MO_DEMO_TARGET=kind
+	MO_DEMO_TARGET=kind hack/demo.sh
+
+demo-local: install ## `make demo` on the local cluster (kwok nodes): MO_DEMO_TARGET=local
+	MO_DEMO_TARGET=local hack/demo.sh
 
 cluster-build: ## Build (once, cached) the pinned control-plane binaries
 	hack/cluster/build.sh

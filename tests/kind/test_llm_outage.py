@@ -3,6 +3,8 @@ operator reports it and changes nothing in the cluster."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.fixtures import kind as kind_lib
@@ -13,16 +15,16 @@ stack_lib = kind_lib.stack_lib
 
 def test_external_llm_outage_writes_nothing(kind: kind_lib.KindCluster, app: str) -> None:
     api = kind.api()
-    kind_lib.auto_policy(kind, app, route_high=False)
+    policy = kind_lib.demo_policy(app, autoApprove={"severities": ["critical", "high"], "maxRisk": "High"})
+    stack_lib.create(api, "maintenancepolicies", app, policy)
     before = stack_lib.deployment(api, app)
     timeline = kind_lib.Timeline("llm_outage")
-    kind.kubectl("-n", app, "scale", "deploy/chatapp-llm", "--replicas=0")
-    errors = (
-        f'sum(rate(chatapp_llm_api_errors_total{{namespace="{app}"}}[15s]))'
-        f' / sum(rate(chatapp_llm_api_requests_total{{namespace="{app}"}}[15s]))'
-    )
-    stack_lib.wait_for(lambda: (kind.prometheus(errors) or 0) > 0.2, timeout=90, what="LLM calls failing")
-    rem = kind_lib.remediate(kind, app, "llm-error-ratio", timeline)
+    kind_lib.faults.inject(kind, app, kind_lib.faults.LLM_OUTAGE)  # the dependency scaled to zero
+    timeline.mark("breach")
+    stack_lib.request_assessment(api, app, f"llm-{uuid.uuid4().hex[:6]}")
+    rem = kind_lib.remediation_for(kind, app, "llm-error-ratio")
+    timeline.mark("detected")
+    rem = kind_lib.follow(kind, app, rem["metadata"]["name"], timeline)
     timeline.save(kind)
 
     assert {a["type"] for a in rem["spec"]["plan"]["actions"]} <= {"NoAction", "Escalate"}

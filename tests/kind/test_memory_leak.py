@@ -4,6 +4,7 @@ the new processes start back at the baseline."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
@@ -17,16 +18,27 @@ MIB = 1024 * 1024
 def test_memory_leak_is_fixed_by_a_restart_that_resets_the_process_memory(
     kind: kind_lib.KindCluster, app: str
 ) -> None:
-    # a leak held at 95% of the limit is classified high: routed and auto-approved like critical here
-    kind_lib.auto_policy(kind, app)
+    api = kind.api()
+    # a leak held at 92% of the limit is classified high: routed and auto-approved like critical here
+    policy = kind_lib.demo_policy(
+        app,
+        severityRouting={"high": "AutoResolve"},
+        autoApprove={"severities": ["critical", "high"], "maxRisk": "High"},
+    )
+    stack_lib.create(api, "maintenancepolicies", app, policy)
+    before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in kind_lib.app_pods(kind, app)}
+    assert len(before) == 2
     baseline = kind_lib.memory_ratio(kind, app)
     assert baseline is not None and baseline < 0.6, baseline
 
     timeline = kind_lib.Timeline("memory_leak")
-    # up to 95% of the 128Mi limit, 4 MiB/s: past the critical 0.9 within ~25 s
-    before = kind_lib.leak_all(kind, app, bytes_per_second=4 * MIB, limit_fraction=0.95)
-    assert len(before) == 2
-    rem = kind_lib.remediate(kind, app, "memory-usage", timeline)
+    # every process leaks up to 92% of the 128Mi limit, 4 MiB/s: past the critical 0.9 within ~25 s
+    kind_lib.faults.inject(kind, app, kind_lib.faults.MEMORY_LEAK)
+    timeline.mark("breach")
+    stack_lib.request_assessment(api, app, f"leak-{uuid.uuid4().hex[:6]}")
+    rem = kind_lib.remediation_for(kind, app, "memory-usage")
+    timeline.mark("detected")
+    rem = kind_lib.follow(kind, app, rem["metadata"]["name"], timeline)
     timeline.save(kind)
 
     assert [a["type"] for a in rem["spec"]["plan"]["actions"]] == ["RolloutRestart"]

@@ -38,7 +38,7 @@ MIB = 1024 * 1024
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 # past the critical 0.9, with headroom below the limit: an OOM kill of both leaking processes before the
 # first write makes the operator reject the plan (IssueResolved), honestly, and the case tests nothing
-LEAK_CEILING = 0.92
+LEAK_CEILING = kind_lib.faults.LEAK_CEILING
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.fixtures import kind as kind_lib
@@ -14,16 +16,20 @@ def test_bad_release_is_rolled_back_and_the_old_version_serves_again(
     kind: kind_lib.KindCluster, app: str
 ) -> None:
     api = kind.api()
-    kind_lib.auto_policy(kind, app)
-    timeline = kind_lib.Timeline("bad_release")
-    stack_lib.set_image(api, app, "chatapp:1.1")
-    stack_lib.wait_for(lambda: stack_lib.rolled_out(api, app), timeout=180, what="the 1.1 rollout")
-    errors = (
-        f'sum(rate(chatapp_request_errors_total{{namespace="{app}"}}[15s]))'
-        f' / sum(rate(chatapp_requests_total{{namespace="{app}"}}[15s]))'
+    policy = kind_lib.demo_policy(
+        app,
+        severityRouting={"high": "AutoResolve"},
+        autoApprove={"severities": ["critical", "high"], "maxRisk": "High"},
     )
-    stack_lib.wait_for(lambda: (kind.prometheus(errors) or 0) > 0.05, timeout=90, what="1.1's errors")
-    rem = kind_lib.remediate(kind, app, "error-ratio", timeline)
+    stack_lib.create(api, "maintenancepolicies", app, policy)
+    timeline = kind_lib.Timeline("bad_release")
+    kind_lib.faults.inject(kind, app, kind_lib.faults.BAD_RELEASE)  # chatapp:1.1 rolled out, failing
+    errors = kind_lib.faults.BAD_RELEASE.query(app)
+    timeline.mark("breach")
+    stack_lib.request_assessment(api, app, f"release-{uuid.uuid4().hex[:6]}")
+    rem = kind_lib.remediation_for(kind, app, "error-ratio")
+    timeline.mark("detected")
+    rem = kind_lib.follow(kind, app, rem["metadata"]["name"], timeline)
     timeline.save(kind)
 
     assert [a["type"] for a in rem["spec"]["plan"]["actions"]] == ["Rollback"]
