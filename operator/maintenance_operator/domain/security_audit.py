@@ -151,7 +151,7 @@ def audit(
                 _f("host-path", str(volume.get("name")), f"volume {volume.get('name')} is a hostPath")
             )
     if pod.get("automountServiceAccountToken") is not False:
-        findings.append(_f("sa-token", "pod", "the ServiceAccount token is mounted into every pod"))
+        findings.append(_f("sa-token", "pod", "every pod mounts the ServiceAccount token"))
     for permission in risky_permissions:
         findings.append(_f("rbac", permission, f"the ServiceAccount may {permission}"))
     counts: dict[str, int] | None = None

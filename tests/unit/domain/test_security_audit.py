@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from maintenance_operator.domain import redaction
 from maintenance_operator.domain import security_audit as sa
 from tests.fixtures.analysis_fakes import HARDENED
 
@@ -64,6 +65,19 @@ def test_each_weakness_gives_exactly_its_finding(deployment: dict[str, Any], che
     result = sa.audit(deployment)
     assert [f.check for f in result.findings] == [check]
     assert result.score < 10.0 and result.findings[0].fix == sa.CHECKS[check].fix
+
+
+def test_finding_messages_survive_redaction_unchanged() -> None:
+    """Reports and prompts redact their text; a finding's own words must not look like a secret."""
+    weak = pod_with(
+        automountServiceAccountToken=None,
+        hostNetwork=True,
+        volumes=[{"name": "d", "hostPath": {"path": "/"}}],
+    )
+    findings = sa.audit(weak).findings
+    assert {"sa-token", "host-namespaces", "host-path"} <= {f.check for f in findings}
+    for finding in findings:
+        assert redaction.redact(finding.message) == finding.message
 
 
 def test_secret_env_names_only() -> None:
