@@ -24,8 +24,11 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from types import TracebackType
+from typing import Any
+
+from maintenance_operator import config
 
 ESTABLISHED = "01"
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -192,3 +195,47 @@ class Probe:
             "median": statistics.median(counts) if counts else None,
             "samples": len(counts),
         }
+
+    def summary(self, *, limit: int) -> dict[str, Any]:
+        """The benchmark's fields: connections (all processes together, and per process when several)
+        beside the configured limit of one process, and the outside query's latency."""
+        total = self.connection_summary()
+        fields: dict[str, Any] = {
+            "prometheus_max_concurrent_queries": limit,
+            "prometheus_connections_max": total["max"],
+            "prometheus_connections_median": total["median"],
+            "prometheus_connection_samples": total["samples"],
+        }
+        if len(self.pids) > 1:
+            each = [self.connection_summary(i) for i in range(len(self.pids))]
+            fields["replica_prometheus_connections_max"] = [e["max"] for e in each]
+            fields["replica_prometheus_connections_median"] = [e["median"] for e in each]
+        fields.update(latency_summary(self.queries, prefix="outside_query"))
+        fields["outside_query_timeout_s"] = self.timeout
+        fields["outside_query_interval_s"] = self.interval
+        return fields
+
+
+LIMIT_ENV = "MAINTENANCE_OPERATOR_PROMETHEUS_MAX_CONCURRENT_QUERIES"
+
+
+def configured_limit(environ: Mapping[str, str]) -> int:
+    """The operator's Prometheus concurrency limit (its pool's sockets per endpoint): the environment's
+    setting, else the operator's default."""
+    if environ.get(LIMIT_ENV):
+        return int(environ[LIMIT_ENV])
+    default = config.OperatorConfig.model_fields["prometheus_max_concurrent_queries"].default
+    return int(default)
+
+
+def describe(fields: Mapping[str, Any]) -> str:
+    """One line for the console: connections beside the limit, the outside query's latency."""
+    return (
+        f"Prometheus: connections from the operator max {fields['prometheus_connections_max']}"
+        f" median {fields['prometheus_connections_median']}"
+        f" (limit {fields['prometheus_max_concurrent_queries']} per process);"
+        f" outside query p50 {fields['outside_query_p50_ms']} ms p99 {fields['outside_query_p99_ms']} ms"
+        f" max {fields['outside_query_max_ms']} ms,"
+        f" {fields['outside_query_failed']}/{fields['outside_query_count']} failed or timed out"
+        f" (timeout {fields['outside_query_timeout_s']:g} s)"
+    )

@@ -137,3 +137,42 @@ def test_ask_counts_a_refused_connection_as_failed() -> None:
         seconds, ok = probe.ask(f"http://127.0.0.1:{unused.getsockname()[1]}", timeout=1)
     assert ok is False
     assert seconds < 1
+
+
+def test_configured_limit_is_the_environments_setting_else_the_operators_default() -> None:
+    assert probe.configured_limit({probe.LIMIT_ENV: "3"}) == 3
+    assert probe.configured_limit({}) == 8
+    assert probe.configured_limit({probe.LIMIT_ENV: ""}) == 8
+
+
+def test_summary_reports_connections_beside_the_limit_and_the_outside_latency() -> None:
+    seen = probe.Probe("http://127.0.0.1:9090", pids=[11, 12])
+    seen.connections = [[2, 3], [8, 8], [1, 0]]
+    seen.queries = [(0.004, True), (0.006, True), (5.0, False)]
+    fields = seen.summary(limit=8)
+    assert fields == {
+        "prometheus_max_concurrent_queries": 8,
+        "prometheus_connections_max": 16,
+        "prometheus_connections_median": 5,
+        "prometheus_connection_samples": 3,
+        "replica_prometheus_connections_max": [8, 8],
+        "replica_prometheus_connections_median": [2, 3],
+        "outside_query_p50_ms": 6.0,
+        "outside_query_p99_ms": 5000.0,
+        "outside_query_max_ms": 5000.0,
+        "outside_query_count": 3,
+        "outside_query_failed": 1,
+        "outside_query_timeout_s": 5.0,
+        "outside_query_interval_s": 1.0,
+    }
+    line = probe.describe(fields)
+    assert "max 16 median 5 (limit 8 per process)" in line
+    assert "p99 5000.0 ms" in line and "1/3 failed or timed out (timeout 5 s)" in line
+
+
+def test_summary_of_one_process_has_no_per_replica_fields_and_survives_no_samples() -> None:
+    fields = probe.Probe("http://localhost:9090", pids=[11]).summary(limit=4)
+    assert "replica_prometheus_connections_max" not in fields
+    assert fields["prometheus_connections_max"] is None
+    assert fields["outside_query_count"] == 0
+    assert "limit 4" in probe.describe(fields)
