@@ -2,7 +2,11 @@
 
 Measures, over a steady window after start: assessments completed per minute, schedule lag p50/p99 (due ->
 started, due -> completed, from the operator's histogram), the operator's RSS and CPU, and API requests/s
-(the operator's own client calls, and every request the API server served). Optional: a tracemalloc
+(the operator's own client calls, and every request the API server served), and what Prometheus sees:
+the operator's established connections to it (max and median of a count every second, beside the
+configured ``MAINTENANCE_OPERATOR_PROMETHEUS_MAX_CONCURRENT_QUERIES``, default 8, passed on to the
+operator) and the latency of an outside ``up`` query every second on a fresh plain HTTP connection from
+this process (p50/p99/max ms, and how many failed or timed out after 5 s). Optional: a tracemalloc
 profile of the operator at the end of the window (``--tracemalloc``).
 
 Run: ``PYTHONPATH=operator .venv/bin/python -m benchmarks.fleet_schedule 100 [1000] [--tracemalloc]``.
@@ -34,7 +38,7 @@ from typing import Any
 
 from kubernetes import client
 
-from benchmarks import operator_rss
+from benchmarks import operator_rss, prometheus_probe
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "hack"))
@@ -238,6 +242,7 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
     api = stack.api()
     prefix = f"bench-fleet-{policies}"
     metrics_port = _free_port()
+    limit = prometheus_probe.configured_limit(os.environ)
     wait_gone(api, prefix + "-")
     namespaces = create_fleet(api, policies, prefix)
     env = {
@@ -245,6 +250,7 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
         "MAINTENANCE_OPERATOR_METRICS_PORT": str(metrics_port),
         "MAINTENANCE_OPERATOR_LOG_LEVEL": "WARNING",
         "MAINTENANCE_OPERATOR_SCHEDULE_SPREAD_SECONDS": str(stack_lib_seconds(HEALTH)),
+        prometheus_probe.LIMIT_ENV: str(limit),
     }
     if os.environ.get("MALLOC_ARENA_MAX"):  # glibc arenas: measured with and without (docs/decisions.md)
         env["MALLOC_ARENA_MAX"] = os.environ["MALLOC_ARENA_MAX"]
@@ -269,9 +275,10 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
         load_before = os.getloadavg()[0]
         cpu_before = cpu_seconds(pid)
         end = started + WINDOW
-        while time.time() < end:
-            rss.append(operator_rss.rss_mb(pid))
-            time.sleep(2)
+        with prometheus_probe.Probe(stack.prometheus_url, pids=[pid]) as probe:
+            while time.time() < end:
+                rss.append(operator_rss.rss_mb(pid))
+                time.sleep(2)
         cpu = cpu_seconds(pid) - cpu_before
         api_after = apiserver_requests(api)
         queries_after = prometheus_queries(stack)
@@ -315,6 +322,7 @@ def measure(stack: stack_lib.Stack, policies: int, *, profile: bool) -> dict[str
         "load_average_1m_start_end": [round(load_before, 2), round(load_after, 2)],
         "tracemalloc": profile,
         "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX"),
+        **probe.summary(limit=limit),
     }
 
 
@@ -338,6 +346,7 @@ def main(argv: list[str]) -> None:
         label = os.environ.get("MO_BENCH_LABEL", "tracemalloc" if profile else "")
         results[f"{size}-{label}" if label else str(size)] = entry
         print(json.dumps(entry, indent=2), flush=True)
+        print(prometheus_probe.describe(entry), flush=True)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 

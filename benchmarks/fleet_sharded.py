@@ -2,8 +2,12 @@
 
 Measures, over a steady window after the replicas settle on their shards: assessments completed per minute
 (all replicas), schedule lag p50/p99 (due -> started, due -> completed; the replicas' histograms summed),
-RSS and CPU per replica, and API requests/s. Same fleet and knobs as ``benchmarks.fleet_schedule``
-(MO_BENCH_WINDOW, MO_BENCH_HEALTH), plus MO_BENCH_REPLICAS (default 3) and MO_BENCH_SHARDS (default 3).
+RSS and CPU per replica, API requests/s, the replicas' established connections to Prometheus (all together
+and per replica, max and median of a count every second, beside each replica's configured limit) and an
+outside ``up`` query's latency (p50/p99/max, failures; see ``benchmarks.prometheus_probe``). Same fleet
+and knobs as ``benchmarks.fleet_schedule`` (MO_BENCH_WINDOW, MO_BENCH_HEALTH,
+MAINTENANCE_OPERATOR_PROMETHEUS_MAX_CONCURRENT_QUERIES), plus MO_BENCH_REPLICAS (default 3) and
+MO_BENCH_SHARDS (default 3).
 
 Run: ``PYTHONPATH=operator .venv/bin/python -m benchmarks.fleet_sharded 3000``.
 Writes benchmarks/results/fleet_sharded.json (one entry per N and R, merged with earlier runs).
@@ -23,7 +27,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from benchmarks import fleet_schedule, operator_rss
+from benchmarks import fleet_schedule, operator_rss, prometheus_probe
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "hack"))
@@ -65,6 +69,7 @@ def measure(stack: stack_lib.Stack, policies: int) -> dict[str, Any]:
     client.CoreV1Api(api).create_namespace({"metadata": {"name": lease_namespace}})
     namespaces = fleet_schedule.create_fleet(api, policies, prefix)
     ports = [fleet_schedule._free_port() for _ in range(REPLICAS)]
+    limit = prometheus_probe.configured_limit(os.environ)
     replicas = []
     for i, port in enumerate(ports):
         env = {
@@ -80,6 +85,7 @@ def measure(stack: stack_lib.Stack, policies: int) -> dict[str, Any]:
             "MAINTENANCE_OPERATOR_SHARDING_LEASE_DURATION_SECONDS": str(LEASE_SECONDS),
             "MAINTENANCE_OPERATOR_SHARDING_LEASE_NAMESPACE": lease_namespace,
             "MAINTENANCE_OPERATOR_SHARDING_LEASE_PREFIX": prefix,
+            prometheus_probe.LIMIT_ENV: str(limit),
         }
         replicas.append(
             stack_lib.OperatorProcess(
@@ -99,11 +105,12 @@ def measure(stack: stack_lib.Stack, policies: int) -> dict[str, Any]:
         api_before = fleet_schedule.apiserver_requests(api)
         cpu_before = [fleet_schedule.cpu_seconds(pid) for pid in pids]
         end = started + fleet_schedule.WINDOW
-        while time.time() < end:
-            for i, pid in enumerate(pids):
-                rss[i].append(operator_rss.rss_mb(pid))
-            load.append(load_average())
-            time.sleep(5)
+        with prometheus_probe.Probe(stack.prometheus_url, pids=pids) as probe:
+            while time.time() < end:
+                for i, pid in enumerate(pids):
+                    rss[i].append(operator_rss.rss_mb(pid))
+                load.append(load_average())
+                time.sleep(5)
         cpu = [fleet_schedule.cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
         api_after = fleet_schedule.apiserver_requests(api)
         texts = [fleet_schedule.scrape(f"http://127.0.0.1:{port}/metrics") for port in ports]
@@ -135,6 +142,7 @@ def measure(stack: stack_lib.Stack, policies: int) -> dict[str, Any]:
         ),
         "apiserver_requests_per_s_all_clients": round((api_after - api_before) / window, 2),
         "load_average_1m_median": sorted(x[0] for x in load)[len(load) // 2],
+        **probe.summary(limit=limit),
     }
 
 
@@ -151,6 +159,7 @@ def main(argv: list[str]) -> None:
         entry = measure(stack, size)
         results[f"{size}x{REPLICAS}"] = entry
         print(json.dumps(entry, indent=2), flush=True)
+        print(prometheus_probe.describe(entry), flush=True)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
