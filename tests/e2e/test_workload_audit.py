@@ -151,7 +151,13 @@ async def test_risky_permissions_of_the_service_account(
         "subjects": [{"kind": "ServiceAccount", "name": "chat", "namespace": namespace}],
     }
     rbac.create_namespaced_role_binding(namespace, binding)
-    assert await reader.risky_permissions("chat") == ["list secrets"]
+    # the API server's RBAC authorizer learns of a new binding through its own watch: allow it a moment
+    found = await reader.risky_permissions("chat")
+    deadline = time.monotonic() + 10
+    while found != ["list secrets"] and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        found = await reader.risky_permissions("chat")
+    assert found == ["list secrets"]
 
 
 def trivy_crd_dir() -> str:
