@@ -120,7 +120,9 @@ def breached(kind: kind_stack.KindCluster, namespace: str, fault: Fault) -> bool
 
 
 def inject(kind: kind_stack.KindCluster, namespace: str, fault: Fault) -> None:
-    """Break the app on its real Pods, and return once Prometheus shows it."""
+    """Break the app on its real Pods (after the policy's first scheduled round), and return once Prometheus
+    shows it."""
+    kind_stack.first_round_done(kind, namespace)
     timeout = 90.0
     if fault is MEMORY_LEAK:
         # to 92% of the 128Mi limit at 4 MiB/s, past the critical 0.9 in ~25 s; the headroom keeps the

@@ -147,11 +147,31 @@ def memory_ratio(kind: KindCluster, namespace: str) -> float | None:
 # ---------------------------------------------------------------- remediations and timings
 
 
+FINISHED = frozenset({"Completed", "Inconclusive", "Failed"})
+FIRST_ROUND = frozenset({"HealthCheck", "PerformanceAnalysis"})
+
+
+def first_round_done(kind: KindCluster, namespace: str, *, timeout: float = 120) -> None:
+    """Wait for the policy's first scheduled round (a health check and a performance analysis, both due when
+    the policy is created) to finish: a fault injected afterwards is seen by the assessment the scenario asks
+    for, not by a scheduled analysis that happened to run while the fault was building up."""
+    api = kind.api()
+
+    def done() -> bool:
+        found = stack_lib.items(api, "healthassessments", namespace)
+        analyses = {(a.get("spec") or {}).get("analysis") or "HealthCheck" for a in found}
+        phases = [(a.get("status") or {}).get("phase") for a in found]
+        return analyses >= FIRST_ROUND and all(phase in FINISHED for phase in phases)
+
+    stack_lib.wait_for(done, timeout=timeout, interval=2, what="the policy's first scheduled round")
+
+
 def leak_all(
     kind: KindCluster, namespace: str, *, bytes_per_second: int, limit_fraction: float
 ) -> dict[str, str]:
     """Start the leak in every Chat App process and wait until the worst is past 90% of its limit; returns
     the leaking Pods' names and uids."""
+    first_round_done(kind, namespace)
     leaking = {p["metadata"]["name"]: p["metadata"]["uid"] for p in app_pods(kind, namespace)}
     for pod in leaking:
         leak(kind, namespace, pod, bytes_per_second=bytes_per_second, limit_fraction=limit_fraction)
