@@ -18,7 +18,6 @@ import collections
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -120,12 +119,7 @@ def measure(stack: Any, policies: int) -> dict[str, Any]:
 def main(argv: list[str]) -> None:
     sizes = [int(a) for a in argv if a.isdigit()] or [20]
     label = next((a for a in argv if not a.isdigit()), "")
-    stack = operator_rss.cluster()
-    subprocess.run(
-        ["kubectl", "--kubeconfig", stack.kubeconfig, "apply", "--server-side", "-f", str(ROOT / "crds")],
-        capture_output=True,
-        check=True,
-    )
+    stack = operator_rss.cluster_with_crds()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for size in sizes:
         entry = measure(stack, size)

@@ -334,12 +334,7 @@ def stack_lib_seconds(duration: str) -> float:
 def main(argv: list[str]) -> None:
     profile = "--tracemalloc" in argv
     sizes = [int(a) for a in argv if a.isdigit()] or [100]
-    stack = operator_rss.cluster()
-    subprocess.run(
-        ["kubectl", "--kubeconfig", stack.kubeconfig, "apply", "--server-side", "-f", str(ROOT / "crds")],
-        capture_output=True,
-        check=True,
-    )
+    stack = operator_rss.cluster_with_crds()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for size in sizes:
         entry = measure(stack, size, profile=profile)

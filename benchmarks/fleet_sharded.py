@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -148,12 +147,7 @@ def measure(stack: stack_lib.Stack, policies: int) -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     sizes = [int(a) for a in argv if a.isdigit()] or [3000]
-    stack = operator_rss.cluster()
-    subprocess.run(
-        ["kubectl", "--kubeconfig", stack.kubeconfig, "apply", "--server-side", "-f", str(ROOT / "crds")],
-        capture_output=True,
-        check=True,
-    )
+    stack = operator_rss.cluster_with_crds()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for size in sizes:
         entry = measure(stack, size)

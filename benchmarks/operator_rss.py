@@ -74,6 +74,17 @@ def cluster() -> stack_lib.Stack:
     return stack_lib.Stack.from_env_file(env)
 
 
+def cluster_with_crds() -> stack_lib.Stack:
+    """The local cluster (started if none runs) with the repository's CRDs applied."""
+    stack = cluster()
+    subprocess.run(
+        ["kubectl", "--kubeconfig", stack.kubeconfig, "apply", "--server-side", "-f", str(ROOT / "crds")],
+        capture_output=True,
+        check=True,
+    )
+    return stack
+
+
 def measure(stack: stack_lib.Stack, policies: int, *, profile: Path | None = None) -> dict[str, Any]:
     """The operator's RSS over SETTLE_SECONDS with `policies` policies; with `profile`, the operator runs
     under benchmarks/traced_operator.py (tracemalloc from after the imports) and its dump is written there."""
