@@ -54,16 +54,6 @@ def script(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def docker_host() -> str:
-    out = subprocess.run(
-        [str(ROOT / "hack" / "images" / "dockerd.sh"), "env", "--privileged"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return out.strip().removeprefix("export DOCKER_HOST=")
-
-
 class Node:
     """The kind node container, read with `docker exec` (crictl and /proc inside it)."""
 
