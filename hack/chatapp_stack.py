@@ -368,9 +368,14 @@ def wait_for(
 
 def subprocess_plugin(stack: Stack, verb: str, name: str, namespace: str) -> str:
     """Run the `kubectl maintenance` plugin as a human would."""
+    return run_plugin(stack.kubeconfig, verb, name, namespace)
+
+
+def run_plugin(kubeconfig: str, verb: str, name: str, namespace: str) -> str:
+    """`kubectl maintenance VERB NAME -n NAMESPACE` against the cluster of `kubeconfig`; its stdout."""
     result = subprocess.run(
         [str(ROOT / "hack" / "kubectl-maintenance"), verb, name, "-n", namespace],
-        env={**os.environ, "KUBECONFIG": stack.kubeconfig},
+        env={**os.environ, "KUBECONFIG": kubeconfig},
         capture_output=True,
         text=True,
         check=False,

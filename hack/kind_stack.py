@@ -299,17 +299,7 @@ def phase(kind: KindCluster, namespace: str, name: str) -> str | None:
 
 def plugin(kind: KindCluster, verb: str, name: str, namespace: str) -> str:
     """`kubectl maintenance VERB NAME` as a human runs it (the plugin in hack/)."""
-    proc = subprocess.run(
-        [str(REPO / "hack" / "kubectl-maintenance"), verb, name, "-n", namespace],
-        env={**os.environ, "KUBECONFIG": str(kind.kubeconfig)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    if proc.returncode != 0:
-        raise AssertionError(f"kubectl maintenance {verb} failed: {proc.stderr.strip()}")
-    return proc.stdout
+    return stack_lib.run_plugin(str(kind.kubeconfig), verb, name, namespace)
 
 
 def operator_pods(kind: KindCluster) -> list[dict[str, Any]]:
