@@ -117,6 +117,7 @@ def measure(stack: stack_lib.Stack, policies: int) -> dict[str, Any]:
     finally:
         for replica in replicas:
             replica.stop()
+        fleet_schedule.release_finalizers(api, namespaces)
         fleet_schedule.delete_namespaces(stack.kubeconfig, [*namespaces, lease_namespace])
     window = fleet_schedule.WINDOW
     steady = [sorted(r[len(r) // 2 :]) for r in rss]
