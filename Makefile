@@ -29,7 +29,7 @@ lint: install ## ruff, mypy --strict, import-linter contracts, CRD drift
 	$(VENV)/bin/ruff format --check operator tests hack benchmarks
 	$(VENV)/bin/mypy
 	MYPYPATH=hack:operator $(VENV)/bin/mypy --strict hack/chatapp_simulator.py hack/chatapp_pod.py hack/chatapp_sim \
-		hack/kind_storage.py hack/demo_target.py
+		hack/kind_storage.py hack/demo_target.py hack/docker_engine.py
 	$(VENV)/bin/lint-imports
 	$(PY) -m maintenance_operator crds --check
 

@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "hack"))
+import docker_engine  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "kind_cluster.json"
 KIND_DIR = ROOT / ".kind-bench"
 RUNS = 3
@@ -44,17 +47,6 @@ def run(script: str, *, report: bool = True) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(Path(out.name).read_text()) if report else {}
     result["wall_seconds"] = round(seconds, 1)
     return result
-
-
-def docker_env() -> dict[str, str]:
-    out = subprocess.run(
-        [str(ROOT / "hack" / "images" / "dockerd.sh"), "env", "--privileged"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    host = out.strip().removeprefix("export DOCKER_HOST=")
-    return {**os.environ, "DOCKER_HOST": host} if host else dict(os.environ)
 
 
 def cold_provisioner() -> dict[str, Any]:
@@ -87,7 +79,12 @@ def main(*, cold_image: bool) -> dict[str, Any]:
     result: dict[str, Any] = {k: previous.get(k) for k in ("cold_image", "cold_provisioner")}
     image = run("node-image.sh")["node_image"]
     if cold_image:
-        subprocess.run(["docker", "rmi", "-f", image], env=docker_env(), capture_output=True, check=False)
+        subprocess.run(
+            ["docker", "rmi", "-f", image],
+            env=docker_engine.environment(docker_engine.host(privileged=True)),
+            capture_output=True,
+            check=False,
+        )
         result["cold_image"] = run("node-image.sh")
     starts = []
     for _ in range(RUNS):

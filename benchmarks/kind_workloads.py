@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "hack"))
+import docker_engine  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "kind_workloads.json"
 TIMINGS = Path(os.environ.get("MO_KIND_DIR") or ROOT / ".kind") / "timings.jsonl"
 RUNS = 3
@@ -66,10 +69,7 @@ def main(*, cold: bool) -> dict[str, Any]:
         refs = subprocess.run(
             [str(ROOT / "hack" / "kind" / "images.sh"), "--print"], capture_output=True, text=True, check=True
         ).stdout
-        engine = subprocess.run(
-            [str(ROOT / "hack" / "images" / "dockerd.sh"), "env"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        env = {**os.environ, "DOCKER_HOST": engine.removeprefix("export DOCKER_HOST=")}
+        env = docker_engine.environment(docker_engine.host())
         for line in refs.splitlines():
             ref = line.split("=", 1)[1]
             subprocess.run(["docker", "rmi", "-f", ref], env=env, capture_output=True, check=False)

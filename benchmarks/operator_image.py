@@ -20,18 +20,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "hack"))
+import docker_engine  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "operator_image.json"
 SCRIPT = ROOT / "hack" / "images" / "operator.sh"
 TAG = "maintenance-operator:bench"
 RUNS = 3
-
-
-def docker_env() -> dict[str, str]:
-    out = subprocess.run(
-        [str(ROOT / "hack" / "images" / "dockerd.sh"), "env"], capture_output=True, text=True, check=True
-    ).stdout
-    host = out.strip().removeprefix("export DOCKER_HOST=")
-    return {**os.environ, "DOCKER_HOST": host} if host else dict(os.environ)
 
 
 def build(env: dict[str, str], **extra: str) -> dict[str, Any]:
@@ -56,7 +51,7 @@ def drop_cached_inputs(env: dict[str, str], report: dict[str, Any]) -> None:
 
 
 def main(*, cold: bool) -> dict[str, Any]:
-    env = docker_env()
+    env = docker_engine.environment(docker_engine.host())
     first = build(env)  # makes sure every input exists (and tells their names)
     previous: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     result: dict[str, Any] = {"cold": previous.get("cold")}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -57,16 +56,7 @@ class KindCluster:
 
 
 def _docker_host() -> str:
-    proc = subprocess.run(
-        [str(ROOT / "hack" / "images" / "dockerd.sh"), "env", "--privileged"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    match = re.search(r"export DOCKER_HOST=(\S*)", proc.stdout)
-    assert match, proc.stdout
-    return match.group(1)
+    return kind_lib.docker_engine.host(privileged=True)
 
 
 @pytest.fixture(scope="session")
