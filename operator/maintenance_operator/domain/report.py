@@ -88,14 +88,17 @@ def downsample(values: Sequence[float], *, limit: int = MAX_POINTS) -> list[floa
 
 
 def trend(values: Sequence[float]) -> api.Trend:
-    """Improving/degrading when the last third's mean differs from the first third's by TREND_DELTA."""
+    """Improving/degrading when the last third's mean differs from the first third's by TREND_DELTA and
+    the last value still does: a dip the series has recovered from by the end is not a trend (the
+    dimension's min tells of the dip)."""
     if len(values) < 3:
         return api.Trend.UNKNOWN
     third = len(values) // 3
-    delta = statistics.fmean(values[-third:]) - statistics.fmean(values[:third])
-    if delta >= TREND_DELTA:
+    start = statistics.fmean(values[:third])
+    delta = statistics.fmean(values[-third:]) - start
+    if delta >= TREND_DELTA and values[-1] - start >= TREND_DELTA:
         return api.Trend.IMPROVING
-    if delta <= -TREND_DELTA:
+    if delta <= -TREND_DELTA and values[-1] - start <= -TREND_DELTA:
         return api.Trend.DEGRADING
     return api.Trend.STABLE
 

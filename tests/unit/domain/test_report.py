@@ -85,6 +85,11 @@ def test_dimension_without_samples_is_listed_empty() -> None:
         ([9.0, 9.0, 9.0, 9.1, 9.0, 9.0], api.Trend.STABLE),
         ([9.0, 9.0, 8.0, 7.0, 6.0, 6.0], api.Trend.DEGRADING),
         ([5.0, 5.0, 7.0, 8.0, 9.0, 9.0], api.Trend.IMPROVING),
+        # a fault and its remediation inside the period: the score fell and is back at the end
+        ([10.0, 10.0, 10.0, 10.0, 4.0, 4.0, 3.0, 10.0, 10.0], api.Trend.STABLE),
+        ([10.0, 10.0, 10.0, 10.0, 4.0, 4.0, 3.0, 5.0, 6.0], api.Trend.DEGRADING),
+        # a brief recovery that fell back again is no improvement
+        ([5.0, 5.0, 5.0, 9.0, 9.0, 9.0, 9.0, 9.0, 5.0], api.Trend.STABLE),
     ],
 )
 def test_trend(values: list[float], expected: api.Trend) -> None:
