@@ -2,9 +2,10 @@
 
 Each policy is assessed by exactly one replica (the HealthAssessments name it); when one replica is
 killed its shard is taken over within one Lease duration (plus a renewal), its policies keep being
-assessed (a sample, on demand), and a Remediation it was executing finishes on the new owner without
-executing twice. Policies are cheap: one constant indicator, no analyses, offline planner, a 10 minute
-health check (the first round is the test's load)."""
+assessed (a sample, on demand), assessments asked for while nobody held its shard are run by the new
+owner, and a Remediation it was executing finishes on the new owner without executing twice. Policies
+are cheap: one constant indicator, no analyses, offline planner, a 10 minute health check (the first
+round is the test's load)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ NAMESPACES = 10
 PER_NAMESPACE = 30
 SAMPLE = 15
 ASSESSED_BY = "maintenance.chatapp.io/assessed-by"
+ADOPTED_BY = "maintenance.chatapp.io/adopted-by"
 FINISHED = {"Completed", "Inconclusive", "Failed"}
 TERMINAL = {"Succeeded", "RolledBack", "Failed", "Rejected", "Expired", "Escalated", "Terminated"}
 #: One cheap indicator: a constant, healthy (no scrape data needed, one instant query per assessment).
@@ -259,6 +261,15 @@ def test_three_replicas_split_300_policies_and_survive_losing_one(fleet: Fleet) 
     fleet.replicas[victim].kill()
     killed = time.time()
     orphans = {s for s, h in holders.items() if h == victim}
+    moved = [p for p in policies if p[1] != "chatapp" and sharding.shard_of(*p, shards=SHARDS) in orphans]
+    assert moved
+    # assessments asked for while nobody runs the dead replica's shards (its Leases have not expired): the
+    # survivors see them created but do not own them; the one taking the shard over must run them
+    left = {
+        key: stack_lib.request_assessment(api, key[0], f"orphan-{uuid.uuid4().hex[:6]}", policy=key[1])
+        for key in moved[:3]
+    }
+    assert all(fleet.holders()[s] == victim for s in orphans), "taken over before the orphans existed"
 
     # its shard is taken over within one Lease duration (plus one renew period and polling)
     stack_lib.wait_for(
@@ -274,8 +285,6 @@ def test_three_replicas_split_300_policies_and_survive_losing_one(fleet: Fleet) 
 
     # the dead replica's policies keep being assessed, by a survivor (a sample, on demand: the schedule
     # of 10 minutes keeps the fleet's steady load below what this shared machine completes)
-    moved = [p for p in policies if p[1] != "chatapp" and sharding.shard_of(*p, shards=SHARDS) in orphans]
-    assert moved
     sample = moved[:: max(1, len(moved) // SAMPLE)][:SAMPLE]
     requested = {
         key: stack_lib.request_assessment(api, key[0], f"after-kill-{uuid.uuid4().hex[:6]}", policy=key[1])
@@ -296,7 +305,7 @@ def test_three_replicas_split_300_policies_and_survive_losing_one(fleet: Fleet) 
     assert replica_sets_after == replica_sets_before + 1
 
     def reassessed() -> bool:
-        for (namespace, _), name in requested.items():
+        for (namespace, _), name in [*requested.items(), *left.items()]:
             found = stack_lib.get(api, "healthassessments", namespace, name)
             if (found.get("status") or {}).get("phase") not in FINISHED:
                 return False
@@ -306,3 +315,6 @@ def test_three_replicas_split_300_policies_and_survive_losing_one(fleet: Fleet) 
         return True
 
     stack_lib.wait_for(reassessed, timeout=180, interval=5, what="the dead replica's policies assessed again")
+    for (namespace, _), name in left.items():
+        annotations = stack_lib.get(api, "healthassessments", namespace, name)["metadata"].get("annotations")
+        assert (annotations or {}).get(ADOPTED_BY) in survivors, annotations

@@ -174,6 +174,25 @@ class CustomResources:
                 raise
 
     @errors.boundary
+    async def annotate(self, kind: str, namespace: str, name: str, annotations: dict[str, str]) -> bool:
+        """Merge the annotations into the object's metadata; False if the object is gone."""
+        try:
+            await _call(
+                self._objects.patch_namespaced_custom_object,
+                v1alpha1.GROUP,
+                v1alpha1.VERSION,
+                namespace,
+                PLURALS[kind],
+                name,
+                {"metadata": {"annotations": annotations}},
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            return False
+        return True
+
+    @errors.boundary
     async def patch_status(
         self,
         kind: str,

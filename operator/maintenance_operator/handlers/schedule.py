@@ -14,11 +14,11 @@ from typing import Any
 import kopf
 
 from maintenance_operator import metrics
-from maintenance_operator.adapters import crs
+from maintenance_operator.adapters import crs, errors
 from maintenance_operator.api import stored
 from maintenance_operator.api import v1alpha1 as api
 from maintenance_operator.config import OperatorConfig
-from maintenance_operator.domain import inventory, retention, schedule, scheduling, timestamps
+from maintenance_operator.domain import inventory, machine, retention, schedule, scheduling, timestamps
 from maintenance_operator.handlers import common, policy
 from maintenance_operator.reconcilers import scheduler
 from maintenance_operator.runtime import from_memo
@@ -26,6 +26,8 @@ from maintenance_operator.runtime import from_memo
 log = logging.getLogger(__name__)
 #: Annotation on a scheduled HealthAssessment: the due time it was created for (RFC 3339, microseconds).
 DUE_ANNOTATION = f"{api.GROUP}/due"
+#: Annotation on a HealthAssessment another replica left unfinished: the replica that took its shard over.
+ADOPTED_BY_ANNOTATION = f"{api.GROUP}/adopted-by"
 
 
 class Fleet:
@@ -45,6 +47,7 @@ class Fleet:
         self.task: asyncio.Task[None] | None = None
         #: Whether this replica schedules a policy (sharding replaces it; without sharding: every policy).
         self.owns: Callable[[inventory.PolicyKey], bool] = lambda key: True
+        self.adoptions: set[asyncio.Task[list[inventory.ObjectKey]]] = set()
 
     def observe(self, key: inventory.PolicyKey, body: dict[str, Any] | None) -> None:
         """A policy changed (None: deleted): reschedule it from its spec and status."""
@@ -66,6 +69,30 @@ class Fleet:
         """Shards were gained or lost: schedule the policies now owned, drop the others at once."""
         for key, body in list(self.bodies.items()):
             self.observe(key, body)
+
+    async def adopt(self, identity: str) -> list[inventory.ObjectKey]:
+        """Shards were gained: touch the assessments their previous holder left unfinished, so that this
+        replica's kopf sees them again. kopf runs an object whose handling never finished as a new one (no
+        diff-base was stored), and the create handler now passes its ownership filter. Returns the touched."""
+        touched: list[inventory.ObjectKey] = []
+        for namespace, name in self.inventory.unfinished_of(self.owns):
+            try:
+                found = await self.resources().annotate(
+                    "HealthAssessment", namespace, name, {ADOPTED_BY_ANNOTATION: identity}
+                )
+            except errors.ApiError as exc:  # the next scheduled run covers the policy
+                log.warning("cannot adopt HealthAssessment %s/%s: %s", namespace, name, exc)
+                continue
+            if found:
+                log.info("adopted unfinished HealthAssessment %s/%s", namespace, name)
+                touched.append((namespace, name))
+        return touched
+
+    def adopt_soon(self, identity: str) -> None:
+        """`adopt` in a task of its own (shard listeners are called synchronously)."""
+        task = asyncio.get_running_loop().create_task(self.adopt(identity))
+        self.adoptions.add(task)
+        task.add_done_callback(self.adoptions.discard)
 
     async def fire(self, key: inventory.PolicyKey, due: float) -> None:
         body = self.bodies.get(key)
@@ -236,17 +263,25 @@ def _policy_of(body: kopf.Body) -> inventory.PolicyKey:
     return body["metadata"]["namespace"], (body["metadata"].get("labels") or {})[crs.POLICY_LABEL]
 
 
-@kopf.on.event(api.GROUP, api.VERSION, "healthassessments", labels={crs.POLICY_LABEL: kopf.PRESENT})
+@kopf.on.event(api.GROUP, api.VERSION, "healthassessments")
 async def watch_assessment(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Every assessment's progress (for a takeover); the scheduler's own, labelled ones also for pruning."""
     fleet = fleet_of(memo)
     meta = body["metadata"]
-    if event.get("type") == "DELETED":
+    gone = event.get("type") == "DELETED"
+    phase = stored.read(api.HealthAssessmentStatus, body).status.phase
+    fleet.inventory.note_progress(
+        (meta["namespace"], meta["name"]),
+        policy=common.owner_key(body),
+        finished=gone or phase in machine.ASSESSMENT_FINISHED,
+    )
+    if crs.POLICY_LABEL not in (meta.get("labels") or {}):
+        return
+    if gone:
         fleet.inventory.forget_assessment(_policy_of(body), meta["name"])
         return
     ref = schedule.AssessmentRef(
-        name=meta["name"],
-        created=str(meta.get("creationTimestamp", "")),
-        phase=_phase(stored.read(api.HealthAssessmentStatus, body).status.phase),
+        name=meta["name"], created=str(meta.get("creationTimestamp", "")), phase=_phase(phase)
     )
     fleet.inventory.put_assessment(_policy_of(body), ref)
 

@@ -92,6 +92,8 @@ async def start_sharding(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: 
     fleet = schedule.fleet_of(memo)
     fleet.owns = lambda key: shards.owns(*key)
     shards.listeners.append(lambda gained, lost: fleet.reshard())
+    # a shard taken over may hold assessments its previous holder never finished (an alert's included)
+    shards.listeners.append(lambda gained, lost: fleet.adopt_soon(store.identity) if gained else None)
     guard_storages(settings, lambda body: common.owned(body, memo))
     memo.shards = shards
     await shards.round()  # own shards before the first watch event arrives

@@ -29,3 +29,16 @@ def test_remediations() -> None:
     assert inv.remediations_of(KEY) == [ref]
     inv.forget_remediation(KEY, "r")
     assert inv.remediations_of(KEY) == []
+
+
+def test_unfinished_assessments_are_kept_until_finished_or_deleted_and_selected_by_owner() -> None:
+    inv = inventory.Inventory()
+    inv.note_progress(("ns", "a2"), policy=KEY, finished=False)
+    inv.note_progress(("ns", "a1"), policy=KEY, finished=False)
+    inv.note_progress(("other", "b"), policy=("other", "q"), finished=False)
+    assert inv.unfinished_of(lambda key: key == KEY) == [("ns", "a1"), ("ns", "a2")]
+    assert inv.unfinished_of(lambda key: True) == [("ns", "a1"), ("ns", "a2"), ("other", "b")]
+    inv.note_progress(("ns", "a1"), policy=KEY, finished=True)
+    inv.note_progress(("ns", "never-seen"), policy=KEY, finished=True)  # harmless
+    assert inv.unfinished_of(lambda key: key == KEY) == [("ns", "a2")]
+    assert inv.unfinished_of(lambda key: False) == []

@@ -9,7 +9,7 @@ from typing import Any, cast
 import kopf
 import pytest
 
-from maintenance_operator.adapters import crs
+from maintenance_operator.adapters import crs, errors
 from maintenance_operator.config import OperatorConfig
 from maintenance_operator.domain import retention, scheduling, timestamps
 from maintenance_operator.domain import schedule as schedule_domain
@@ -214,3 +214,86 @@ def test_creations_at_once_follow_the_api_calls_in_flight() -> None:
     assert fleet_with(store).scheduler.max_concurrent_fires == 8, "16 API calls in flight by default"
     assert fleet_with(store, api_max_in_flight=40).scheduler.max_concurrent_fires == 20
     assert fleet_with(store, api_max_in_flight=2).scheduler.max_concurrent_fires == 4
+
+
+def assessment_body(name: str, *, phase: str | None = None, labelled: bool = False) -> kopf.Body:
+    meta: dict[str, Any] = {"name": name, "namespace": "chatapp", "creationTimestamp": "t"}
+    if labelled:
+        meta["labels"] = {crs.POLICY_LABEL: "chatapp"}
+    return kopf.Body(
+        {
+            "kind": "HealthAssessment",
+            "metadata": meta,
+            "spec": {"policyRef": {"name": "chatapp"}},
+            "status": {"phase": phase} if phase else {},
+        }
+    )
+
+
+async def test_every_unfinished_assessment_is_tracked_by_its_policy_labelled_or_not() -> None:
+    memo = kopf.Memo()
+    fleet = fleet_with(fakes.FakeStore())
+    memo.fleet = fleet
+    await schedule.watch_assessment(event={"type": "ADDED"}, body=assessment_body("by-hand"), memo=memo)
+    await schedule.watch_assessment(
+        event={"type": "ADDED"}, body=assessment_body("scheduled", labelled=True), memo=memo
+    )
+    assert fleet.inventory.unfinished == {("chatapp", "by-hand"): KEY, ("chatapp", "scheduled"): KEY}
+    # only the scheduler's own (labelled) assessments are in the history it prunes
+    assert [r.name for r in fleet.inventory.assessments_of(KEY)] == ["scheduled"]
+    await schedule.watch_assessment(
+        event={"type": "MODIFIED"}, body=assessment_body("by-hand", phase="Completed"), memo=memo
+    )
+    await schedule.watch_assessment(
+        event={"type": "DELETED"}, body=assessment_body("scheduled", labelled=True), memo=memo
+    )
+    assert fleet.inventory.unfinished == {}
+    assert fleet.inventory.assessments_of(KEY) == []
+
+
+async def test_a_takeover_touches_the_owned_unfinished_assessments_so_kopf_runs_them_again() -> None:
+    store = fakes.FakeStore()
+    fleet = fleet_with(store)
+    theirs = ("chatapp", "other")
+    fleet.owns = lambda key: key == KEY
+    for name in ("left", "gone"):
+        fleet.inventory.note_progress(("chatapp", name), policy=KEY, finished=False)
+    fleet.inventory.note_progress(("chatapp", "not-ours"), policy=theirs, finished=False)
+    store.put("HealthAssessment", {"metadata": {"name": "left", "namespace": "chatapp"}})
+    store.put("HealthAssessment", {"metadata": {"name": "not-ours", "namespace": "chatapp"}})
+    # "gone" was deleted before the takeover: nothing to touch, no error
+    touched = await fleet.adopt("replica-1")
+    assert touched == [("chatapp", "left")]
+    assert store.annotated == [
+        ("HealthAssessment", "chatapp", "left", {schedule.ADOPTED_BY_ANNOTATION: "replica-1"})
+    ]
+    left = await store.get("HealthAssessment", "chatapp", "left")
+    assert left is not None and left["metadata"]["annotations"][schedule.ADOPTED_BY_ANNOTATION] == "replica-1"
+
+
+async def test_an_api_error_while_adopting_skips_that_assessment_only() -> None:
+    store = fakes.FakeStore()
+    fleet = fleet_with(store)
+    for name in ("a1", "a2"):
+        fleet.inventory.note_progress(("chatapp", name), policy=KEY, finished=False)
+        store.put("HealthAssessment", {"metadata": {"name": name, "namespace": "chatapp"}})
+    real = store.annotate
+
+    async def flaky(kind: str, namespace: str, name: str, annotations: dict[str, str]) -> bool:
+        if name == "a1":
+            raise errors.ApiError(503, "Service Unavailable")
+        return await real(kind, namespace, name, annotations)
+
+    store.annotate = flaky  # type: ignore[method-assign]
+    assert await fleet.adopt("replica-1") == [("chatapp", "a2")]
+
+
+async def test_adopt_soon_runs_in_a_task_that_is_kept_until_done() -> None:
+    store = fakes.FakeStore()
+    fleet = fleet_with(store)
+    fleet.inventory.note_progress(("chatapp", "a1"), policy=KEY, finished=False)
+    store.put("HealthAssessment", {"metadata": {"name": "a1", "namespace": "chatapp"}})
+    fleet.adopt_soon("replica-1")
+    [task] = fleet.adoptions
+    assert await task == [("chatapp", "a1")]
+    assert fleet.adoptions == set()
