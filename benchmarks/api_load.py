@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,15 +69,38 @@ def apiserver_dispatched(api: client.ApiClient, flow_schema: str) -> float:
     return _sample(text, DISPATCHED, f'flow_schema="{flow_schema}"')
 
 
+#: Flow-control objects (FlowSchema, PriorityLevelConfiguration) for a ServiceAccount (name, namespace).
+FlowControl = Callable[[str, str], list[dict[str, Any]]]
+PLURALS = {"FlowSchema": "flowschemas", "PriorityLevelConfiguration": "prioritylevelconfigurations"}
+
+
+def nominal_seats(api: client.ApiClient, priority_level: str) -> float:
+    """The seats the API server gives a priority level (0 when it has no such level)."""
+    method, url, headers, _, _ = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
+    text = bytes(api.call_api(method, url, header_params=headers).read()).decode()
+    return _sample(text, "apiserver_flowcontrol_nominal_limit_seats", f'priority_level="{priority_level}"')
+
+
 class OperatorIdentity:
     """A ServiceAccount (cluster-admin) for the operator, a kubeconfig for it, and a FlowSchema with which
-    the API server counts its requests apart from everyone else's."""
+    the API server counts its requests apart from everyone else's: its own (in the built-in workload-high
+    level), or the objects ``flow_control`` makes for the account (the chart's, for instance)."""
 
-    def __init__(self, api: client.ApiClient, stack: stack_lib.Stack, *, namespace: str, work: Path) -> None:
+    def __init__(
+        self,
+        api: client.ApiClient,
+        stack: stack_lib.Stack,
+        *,
+        namespace: str,
+        work: Path,
+        flow_control: FlowControl | None = None,
+    ) -> None:
         self.api = api
         self.namespace = namespace
         self.name = f"mo-load-{uuid.uuid4().hex[:6]}"
         self.flow_schema = self.name
+        self.priority_level = "workload-high"
+        self.created: list[tuple[str, str]] = []
         core = client.CoreV1Api(api)
         core.create_namespaced_service_account(namespace, {"metadata": {"name": self.name}})
         subject = {"kind": "ServiceAccount", "name": self.name, "namespace": namespace}
@@ -91,41 +115,15 @@ class OperatorIdentity:
                 "subjects": [subject],
             }
         )
-        client.CustomObjectsApi(api).create_cluster_custom_object(
-            "flowcontrol.apiserver.k8s.io",
-            "v1",
-            "flowschemas",
-            {
-                "apiVersion": "flowcontrol.apiserver.k8s.io/v1",
-                "kind": "FlowSchema",
-                "metadata": {"name": self.flow_schema},
-                "spec": {
-                    "matchingPrecedence": 700,
-                    "priorityLevelConfiguration": {"name": "workload-high"},
-                    "distinguisherMethod": {"type": "ByUser"},
-                    "rules": [
-                        {
-                            "subjects": [
-                                {
-                                    "kind": "ServiceAccount",
-                                    "serviceAccount": {"name": self.name, "namespace": namespace},
-                                }
-                            ],
-                            "resourceRules": [
-                                {
-                                    "verbs": ["*"],
-                                    "apiGroups": ["*"],
-                                    "resources": ["*"],
-                                    "clusterScope": True,
-                                    "namespaces": ["*"],
-                                }
-                            ],
-                            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-                        }
-                    ],
-                },
-            },
-        )
+        docs = (flow_control or self._own_flow_schema)(self.name, namespace)
+        for doc in sorted(docs, key=lambda d: d["kind"] == "FlowSchema"):  # the level first
+            client.CustomObjectsApi(api).create_cluster_custom_object(
+                "flowcontrol.apiserver.k8s.io", "v1", PLURALS[doc["kind"]], doc
+            )
+            self.created.append((PLURALS[doc["kind"]], doc["metadata"]["name"]))
+            if doc["kind"] == "FlowSchema":
+                self.flow_schema = doc["metadata"]["name"]
+                self.priority_level = doc["spec"]["priorityLevelConfiguration"]["name"]
         stack_lib.wait_for(self._in_force, timeout=30, interval=0.2, what=f"FlowSchema {self.flow_schema}")
         token = core.create_namespaced_service_account_token(
             self.name, namespace, {"spec": {"expirationSeconds": 3600}}
@@ -145,22 +143,60 @@ class OperatorIdentity:
             )
         )
 
+    @staticmethod
+    def _own_flow_schema(name: str, namespace: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "apiVersion": "flowcontrol.apiserver.k8s.io/v1",
+                "kind": "FlowSchema",
+                "metadata": {"name": name},
+                "spec": {
+                    "matchingPrecedence": 700,
+                    "priorityLevelConfiguration": {"name": "workload-high"},
+                    "distinguisherMethod": {"type": "ByUser"},
+                    "rules": [
+                        {
+                            "subjects": [
+                                {
+                                    "kind": "ServiceAccount",
+                                    "serviceAccount": {"name": name, "namespace": namespace},
+                                }
+                            ],
+                            "resourceRules": [
+                                {
+                                    "verbs": ["*"],
+                                    "apiGroups": ["*"],
+                                    "resources": ["*"],
+                                    "clusterScope": True,
+                                    "namespaces": ["*"],
+                                }
+                            ],
+                            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                        }
+                    ],
+                },
+            }
+        ]
+
     def _in_force(self) -> bool:
-        """The API server's flow-control configuration has taken the FlowSchema in (it sets Dangling)."""
+        """The API server's flow-control configuration has taken the FlowSchema in, with its priority level
+        (it sets Dangling, to False once the level exists)."""
         found: dict[str, Any] = client.CustomObjectsApi(self.api).get_cluster_custom_object(
             "flowcontrol.apiserver.k8s.io", "v1", "flowschemas", self.flow_schema
         )
-        return any(c.get("type") == "Dangling" for c in (found.get("status") or {}).get("conditions") or [])
+        conditions = (found.get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Dangling" and c.get("status") == "False" for c in conditions)
 
     def close(self) -> None:
-        for delete in (
-            lambda: client.RbacAuthorizationV1Api(self.api).delete_cluster_role_binding(self.name),
-            lambda: client.CustomObjectsApi(self.api).delete_cluster_custom_object(
-                "flowcontrol.apiserver.k8s.io", "v1", "flowschemas", self.flow_schema
-            ),
-        ):
+        objects = client.CustomObjectsApi(self.api)
+        try:
+            client.RbacAuthorizationV1Api(self.api).delete_cluster_role_binding(self.name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+        for plural, name in self.created:
             try:
-                delete()
+                objects.delete_cluster_custom_object("flowcontrol.apiserver.k8s.io", "v1", plural, name)
             except ApiException as exc:
                 if exc.status != 404:
                     raise
@@ -207,6 +243,7 @@ def measure(
     qps: float = QPS,
     burst: int = BURST,
     window: float = WINDOW_SECONDS,
+    flow_control: FlowControl | None = None,
 ) -> dict[str, Any]:
     """Run the operator under `policies` due at once for `window` seconds and count its API calls."""
     api = stack.api()
@@ -215,7 +252,7 @@ def measure(
         body = stack_lib.demo_policy(namespace, schedule={"healthCheck": "30s", "performanceAnalysis": "10m"})
         body["metadata"]["name"] = f"chatapp-{i:02d}"
         stack_lib.create(api, "maintenancepolicies", namespace, body)
-    identity = OperatorIdentity(api, stack, namespace=namespace, work=work)
+    identity = OperatorIdentity(api, stack, namespace=namespace, work=work, flow_control=flow_control)
     metrics_port = stack_lib._free_port()
     url = f"http://127.0.0.1:{metrics_port}/metrics"
     operator = stack_lib.OperatorProcess(
@@ -248,6 +285,7 @@ def measure(
     finally:
         operator.stop()
         at_server = apiserver_dispatched(api, identity.flow_schema) - at_server_before
+        seats = nominal_seats(api, identity.priority_level)
         identity.close()
     first, last = samples[0], samples[-1]
     elapsed = last["end"] - first["start"]
@@ -270,6 +308,9 @@ def measure(
         "peak_prometheus_in_flight": max(s["prometheus_in_flight"] for s in samples),
         "peak_prometheus_queued": max(s["prometheus_queued"] for s in samples),
         "throttle_wait_s_total": round(last["throttle_wait_sum"], 2),
+        "flow_schema": identity.flow_schema,
+        "priority_level": identity.priority_level,
+        "priority_level_nominal_seats": seats,
         "apiserver_requests_of_operator_identity": at_server,
         "apiserver_requests_not_through_the_limit": at_server - counted,
         "gauges_exposed": sorted(seen),

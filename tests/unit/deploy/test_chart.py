@@ -443,6 +443,41 @@ def test_network_policy(full: Manifest) -> None:
     assert {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP"), (9090, "TCP")} <= egress_ports
 
 
+def test_api_priority_puts_every_request_of_the_operators_account_in_its_own_level(default: Manifest) -> None:
+    assert not of_kind(default, "FlowSchema") and not of_kind(default, "PriorityLevelConfiguration")
+    docs = render("--set", "apiPriority.enabled=true", "--set", "apiPriority.nominalConcurrencyShares=7")
+    level = one(docs, "PriorityLevelConfiguration")
+    schema = one(docs, "FlowSchema")
+    assert schema["spec"]["priorityLevelConfiguration"]["name"] == level["metadata"]["name"]
+    assert level["spec"]["type"] == "Limited" and level["spec"]["limited"]["nominalConcurrencyShares"] == 7
+    assert level["spec"]["limited"]["limitResponse"]["type"] == "Queue", "queued, not rejected, under load"
+    assert schema["spec"]["matchingPrecedence"] < 9000, "ahead of the built-in service-accounts schema"
+    [rule] = schema["spec"]["rules"]
+    account = one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"]
+    assert rule["subjects"] == [
+        {"kind": "ServiceAccount", "serviceAccount": {"name": account, "namespace": "ops"}}
+    ]
+    # every request, watches and non-resource URLs included
+    assert rule["resourceRules"] == [
+        {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "clusterScope": True, "namespaces": ["*"]}
+    ]
+    assert rule["nonResourceRules"] == [{"verbs": ["*"], "nonResourceURLs": ["*"]}]
+
+
+def test_api_priority_hand_size_beyond_the_queues_is_refused() -> None:
+    proc = helm(
+        "template",
+        "mo",
+        str(CHART),
+        "--set",
+        "apiPriority.enabled=true",
+        "--set",
+        "apiPriority.handSize=17",
+        check=False,
+    )
+    assert proc.returncode != 0 and "handSize must not exceed apiPriority.queues" in proc.stderr, proc.stderr
+
+
 # Schema
 
 
@@ -460,6 +495,9 @@ def test_network_policy(full: Manifest) -> None:
         ["--set", "approvalKey.existingSecret=Not_A_Secret"],
         ["--set", "approvalKey.existingSecretKey=a/b"],
         ["--set", "approvalKey.secret=x"],
+        ["--set", "apiPriority.queues=0"],
+        ["--set", "apiPriority.lendablePercent=101"],
+        ["--set", "apiPriority.matchingPrecedence=10000"],
     ],
     ids=lambda o: o[1],
 )
