@@ -7,13 +7,14 @@
 #   MO_IMAGE_NO_CACHE=1 hack/kind/images.sh   every Dockerfile step again (the inputs stay cached)
 #   MO_KIND_REPORT=FILE hack/kind/images.sh   also write the timings as JSON (benchmarks/kind_workloads.py)
 #   MO_IMAGE_ONLINE=1 hack/kind/images.sh     the official images instead (hack/kind/plan.sh): the Chat App's
-#               Dockerfile FROM the operator Dockerfile's python:3.11-slim base with pip from PyPI, and
+#               Dockerfile FROM the operator Dockerfile's python:3.11-slim base with pip from PyPI (pinned by
+#               constraints.txt, as offline), and
 #               prom/prometheus at the pinned module's release, which the node pulls itself (not built, not loaded)
 #
 # Inputs come from the host, like hack/images/operator.sh's (whose cached Debian base and wheelhouse images are
 # reused, never rebuilt here):
-#   chatapp     hack/kind/chatapp/Dockerfile: the Debian python3 base + pydantic/prometheus_client/PyYAML installed
-#               from the host-built wheelhouse + the Chat App model (hack/chatapp_sim) and its per-Pod entry
+#   chatapp     hack/kind/chatapp/Dockerfile: the Debian python3 base + pydantic/prometheus_client installed
+#               from the host-built wheelhouse at constraints.txt's versions + the Chat App model (hack/chatapp_sim) and its per-Pod entry
 #               module (hack/chatapp_pod.py). chatapp:1.1 is chatapp:1.0 with CHATAPP_VERSION=1.1: the same
 #               build, the bad release is the version the process reads at start.
 #   prometheus  github.com/prometheus/prometheus/cmd/prometheus built with the host's Go (only its kubernetes
@@ -107,13 +108,14 @@ DOCKERFILE
 build_chatapp() {
   local key ctx="$DIR/chatapp-ctx"
   key="$(key_of "$KIND_IMAGES_RECIPE" "$PYTHON_IMAGE" "$BUILDER_IMAGE" \
-    "$(cat "$HERE/chatapp/Dockerfile" "$REPO_ROOT/hack/chatapp_pod.py" "$REPO_ROOT/hack/chatapp_simulator.py" \
-       "$REPO_ROOT"/hack/chatapp_sim/*.py | sha256sum)")"
+    "$(cat "$HERE/chatapp/Dockerfile" "$REPO_ROOT/constraints.txt" "$REPO_ROOT/hack/chatapp_pod.py" \
+       "$REPO_ROOT/hack/chatapp_simulator.py" "$REPO_ROOT"/hack/chatapp_sim/*.py | sha256sum)")"
   if [[ "$(label_of "${CHATAPP_IMAGES[0]}")" != "$key" || "$(label_of "${CHATAPP_IMAGES[1]}")" != "$key" ]]; then
     rm -rf "$ctx"; mkdir -p "$ctx/app"
     cp -r "$REPO_ROOT/hack/chatapp_sim" "$REPO_ROOT/hack/chatapp_simulator.py" "$REPO_ROOT/hack/chatapp_pod.py" "$ctx/app/"
     rm -rf "$ctx/app/chatapp_sim/__pycache__"
     cp "$HERE/chatapp/Dockerfile" "$ctx/Dockerfile"
+    cp "$REPO_ROOT/constraints.txt" "$ctx/constraints.txt"
     nice -n 19 "$DOCKER" build "${NO_CACHE[@]}" -q -t "${CHATAPP_IMAGES[0]}" --label "mo.local.recipe=$key" \
       --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" "$ctx" >/dev/null
     # The bad release: the same build, a version the process reads at start.
