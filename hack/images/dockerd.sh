@@ -77,14 +77,28 @@ install_docker() {
 }
 
 # launch_private MODE: start our dockerd, the wrapper registered; MODE=wrap makes it the default runtime.
+# close_inherited_fds: close every descriptor above 2 of the current (sub)shell.
+close_inherited_fds() {
+  local fd fds=()
+  for fd in /proc/"$BASHPID"/fd/*; do fds+=("${fd##*/}"); done
+  for fd in "${fds[@]}"; do
+    if [[ $fd -gt 2 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
 launch_private() {
   local extra=()
   [[ $1 == wrap ]] && extra=(--default-runtime "$WRAPPED_RUNTIME")
   log "starting a private dockerd (socket $D/docker.sock, data root $D/data, log $D/dockerd.log, runtime: $1)"
-  # setsid: the engine outlives this script and never receives the caller's terminal signals
-  setsid dockerd --host "$SOCK" --data-root "$D/data" --exec-root "$D/exec" --pidfile "$PIDFILE" \
-    --storage-driver overlay2 --add-runtime "$WRAPPED_RUNTIME=$WRAPPER" "${extra[@]}" \
-    >>"$D/dockerd.log" 2>&1 </dev/null 8>&- &
+  # setsid: the engine outlives this script and never receives the caller's terminal signals. It keeps none
+  # of the caller's descriptors: an inherited lock (hack/kind/up.sh holds one while it asks for the engine)
+  # would be held for the engine's lifetime, and the next up/down of that cluster would wait for it forever.
+  (
+    close_inherited_fds
+    exec setsid dockerd --host "$SOCK" --data-root "$D/data" --exec-root "$D/exec" --pidfile "$PIDFILE" \
+      --storage-driver overlay2 --add-runtime "$WRAPPED_RUNTIME=$WRAPPER" "${extra[@]}" \
+      >>"$D/dockerd.log" 2>&1 </dev/null
+  ) &
   local i
   for i in $(seq 60); do
     answers "$SOCK" && return 0
@@ -123,7 +137,7 @@ current_mode() {
 
 start_private() {
   mkdir -p "$D/data" "$D/exec" "$D/bin"
-  # One starter at a time (several scripts may ask for the engine at once); fd 8 is closed for dockerd.
+  # One starter at a time (several scripts may ask for the engine at once); dockerd keeps no descriptor.
   exec 8>"$D/start.lock"
   flock -w 300 8 || die "timed out waiting for $D/start.lock"
   # A stable copy of the wrapper: the engine outlives the checkout that started it.
