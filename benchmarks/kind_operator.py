@@ -59,7 +59,7 @@ class Node:
 
     def __init__(self, name: str, host: str) -> None:
         self.name = name
-        self.env = {**os.environ, "DOCKER_HOST": host} if host else dict(os.environ)
+        self.env = kind_lib.docker_engine.environment(host)
 
     def exec(self, *args: str) -> str:
         return subprocess.run(
@@ -171,10 +171,9 @@ def main() -> dict[str, Any]:
         os.environ["PATH"] = f"{KIND_DIR / 'bin'}:{os.environ['PATH']}"
         kind = kind_lib.installed(kubeconfig, docker_host=host)
         node = Node(f"{cluster}-control-plane", host)
-        docker_env = {**os.environ, "DOCKER_HOST": host} if host else dict(os.environ)
         unpacked = subprocess.run(
             ["docker", "image", "inspect", "-f", "{{.Size}}", OPERATOR_IMAGE],
-            env=docker_env,
+            env=node.env,
             capture_output=True,
             text=True,
             check=True,

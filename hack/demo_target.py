@@ -17,6 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker_engine
+
 SETTING = "MO_DEMO_TARGET"
 KIND, LOCAL = "kind", "local"
 
@@ -60,9 +62,7 @@ def engine_answers(*, cache_dir: Path) -> bool:
     if private.is_socket():
         hosts.append(f"unix://{private}")
     for host in hosts:
-        env = {**os.environ, "DOCKER_HOST": host} if host else {**os.environ}
-        if not host:
-            env.pop("DOCKER_HOST", None)
+        env = docker_engine.environment(host)
         try:
             proc = subprocess.run([docker, "info"], env=env, capture_output=True, timeout=20, check=False)
         except (OSError, subprocess.TimeoutExpired):

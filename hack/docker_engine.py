@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 DOCKERD = Path(__file__).resolve().parent / "images" / "dockerd.sh"
@@ -28,9 +29,12 @@ def host(*, privileged: bool = False, timeout: float = 600) -> str:
     return parse_host(out)
 
 
-def environment(docker_host: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    """`base` (default: this process's environment) with DOCKER_HOST set; unset means the default socket."""
+def environment(docker_host: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`base` (default: this process's environment) with DOCKER_HOST set to `docker_host`, or removed when
+    that is "" (the default socket)."""
     env = dict(os.environ if base is None else base)
     if docker_host:
         env["DOCKER_HOST"] = docker_host
+    else:
+        env.pop("DOCKER_HOST", None)
     return env

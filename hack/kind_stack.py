@@ -24,10 +24,10 @@ from kubernetes import client, config
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "hack"))
 import chatapp_stack as stack_lib  # noqa: E402
+import docker_engine  # noqa: E402
 
 CHATAPP_MANIFEST = REPO / "hack" / "kind" / "manifests" / "chatapp.yaml"
 APP_SELECTOR = "app.kubernetes.io/name=chatapp"
-TERMINAL = frozenset({"Succeeded", "RolledBack", "Failed", "Rejected", "Expired", "Escalated", "Terminated"})
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,11 @@ def installed(kubeconfig: Path, *, docker_host: str) -> KindCluster:
     kind_dir = Path(os.environ.get("MO_KIND_DIR") or REPO / ".kind").resolve()
     url = os.environ.get("PROMETHEUS_URL", "")
     if os.environ.get("MO_KIND_INSTALLED") != "1" or not url:
-        env = {**os.environ, "KUBECONFIG": str(kubeconfig), "MO_KIND_DIR": str(kind_dir)}
-        if docker_host:
-            env["DOCKER_HOST"] = docker_host
+        env = {
+            **docker_engine.environment(docker_host),
+            "KUBECONFIG": str(kubeconfig),
+            "MO_KIND_DIR": str(kind_dir),
+        }
         proc = subprocess.run(
             [str(REPO / "hack" / "kind" / "install.sh")],
             env=env,
@@ -147,9 +149,6 @@ def memory_ratio(kind: KindCluster, namespace: str) -> float | None:
 # ---------------------------------------------------------------- remediations and timings
 
 
-FINISHED = frozenset({"Completed", "Inconclusive", "Failed"})
-
-
 def first_round_done(kind: KindCluster, namespace: str, *, timeout: float = 120) -> None:
     """Wait for the policy's first scheduled round to finish: the performance analysis due when the policy is
     created (it also covers the health check due then). A fault injected afterwards is seen by the assessment
@@ -160,7 +159,9 @@ def first_round_done(kind: KindCluster, namespace: str, *, timeout: float = 120)
         found = stack_lib.items(api, "healthassessments", namespace)
         analyses = {(a.get("spec") or {}).get("analysis") for a in found}
         phases = [(a.get("status") or {}).get("phase") for a in found]
-        return "PerformanceAnalysis" in analyses and all(phase in FINISHED for phase in phases)
+        return "PerformanceAnalysis" in analyses and all(
+            phase in stack_lib.ASSESSMENT_FINISHED for phase in phases
+        )
 
     stack_lib.wait_for(done, timeout=timeout, interval=2, what="the policy's first scheduled round")
 
@@ -248,7 +249,7 @@ def follow(
             timeline.mark("executing")
         if phase == "Verifying":
             timeline.mark("verifying")
-        if phase in TERMINAL:
+        if phase in stack_lib.REMEDIATION_TERMINAL:
             timeline.mark("verified" if phase == "Succeeded" else phase.lower())
             return obj
         return None

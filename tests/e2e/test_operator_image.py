@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.fixtures import tools
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hack"))
+import docker_engine
 
 # The first build on a machine makes every input (about 9 minutes on 2 busy cores): above the default 600 s.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
@@ -38,10 +41,7 @@ def docker_env() -> Iterator[dict[str, str]]:
     proc = subprocess.run([str(DOCKERD), "env"], capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode != 0:
         tools.tool_missing(f"no Docker engine and none could be started: {proc.stderr.strip()[-400:]}")
-    match = re.search(r"export DOCKER_HOST=(\S*)", proc.stdout)
-    assert match, proc.stdout
-    env = {**os.environ, "DOCKER_HOST": match.group(1)} if match.group(1) else dict(os.environ)
-    yield env
+    yield docker_engine.environment(docker_engine.parse_host(proc.stdout))
     if started_here and _private_dockerd_running():
         subprocess.run([str(DOCKERD), "stop"], timeout=120, check=False)
 

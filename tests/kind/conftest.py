@@ -34,10 +34,9 @@ class KindCluster:
 
     def env(self) -> dict[str, str]:
         """Environment for kind/kubectl/docker against this cluster."""
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "DOCKER_HOST": self.docker_host}
+        env = kind_lib.docker_engine.environment(self.docker_host)
+        env["KUBECONFIG"] = str(self.kubeconfig)
         env["PATH"] = f"{self.bin_dir}{os.pathsep}{env.get('PATH', '')}"
-        if not self.docker_host:
-            env.pop("DOCKER_HOST")
         return env
 
     def kubectl(

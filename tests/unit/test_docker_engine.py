@@ -40,4 +40,7 @@ def test_a_host_is_set_in_the_environment_and_the_default_socket_leaves_it_unset
         "DOCKER_HOST": "unix:///new.sock",
     }
     assert docker_engine.environment("", {"PATH": "/usr/bin"}) == {"PATH": "/usr/bin"}
+    assert docker_engine.environment("", base) == {"PATH": "/usr/bin"}, (
+        "the default socket: a stale host goes"
+    )
     assert base["DOCKER_HOST"] == "unix:///stale.sock"
