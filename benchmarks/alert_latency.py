@@ -56,7 +56,6 @@ EXECUTED = {"Executing", "Verifying", "RollingBack", "Succeeded", "RolledBack", 
 RECEIVER_SECONDS = 0.3  # alert fired → assessment created, measured at a 1 s evaluation interval (0.23 s)
 DONE_WHEN_SLACK_SECONDS = 5.0  # "within one evaluation interval plus a few seconds"
 PHASES = random.Random(16)
-TERMINAL = {"Succeeded", "RolledBack", "Failed", "Rejected", "Expired", "Escalated", "Terminated"}
 
 
 def _free_port() -> int:
@@ -149,7 +148,8 @@ def _executing(api_client: Any, namespace: str) -> bool:
 
 def _finished(api_client: Any, namespace: str) -> bool:
     return all(
-        (r.get("status") or {}).get("phase") in TERMINAL | {"AwaitingApproval", "Backlog", "Scheduled"}
+        (r.get("status") or {}).get("phase")
+        in stack_lib.REMEDIATION_TERMINAL | {"AwaitingApproval", "Backlog", "Scheduled"}
         for r in stack_lib.items(api_client, "remediations", namespace)
     )
 

@@ -50,7 +50,6 @@ PER_NAMESPACE = 10
 WINDOW = float(os.environ.get("MO_BENCH_WINDOW", "300"))
 HEALTH = os.environ.get("MO_BENCH_HEALTH", "5m")  # the production schedule of issue 16
 PERFORMANCE = os.environ.get("MO_BENCH_PERFORMANCE", "15m")
-FINISHED = {"Completed", "Inconclusive", "Failed"}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -207,7 +206,7 @@ def completed_in(api: client.ApiClient, namespaces: list[str], since: float, unt
         for item in stack_lib.items(api, "healthassessments", namespace):
             status = item.get("status") or {}
             at = status.get("completedAt") or status.get("assessedAt")
-            if status.get("phase") in FINISHED and at:
+            if status.get("phase") in stack_lib.ASSESSMENT_FINISHED and at:
                 moment = calendar.timegm(time.strptime(at[:19], "%Y-%m-%dT%H:%M:%S"))
                 done += since <= moment <= until
     return done
@@ -232,7 +231,9 @@ def due_backlog(
             if moment > until:
                 continue
             due += 1
-            late += (item.get("status") or {}).get("phase") not in FINISHED and moment < until - grace
+            late += (item.get("status") or {}).get(
+                "phase"
+            ) not in stack_lib.ASSESSMENT_FINISHED and moment < until - grace
     return {"due": due, "unfinished_due_over_grace": late}
 
 

@@ -24,6 +24,12 @@ from kubernetes.client.exceptions import ApiException
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = "maintenance.chatapp.io"
 VERSION = "v1alpha1"
+#: HealthAssessment phases of a finished assessment, and Remediation phases it never leaves (the operator's
+#: machine.ASSESSMENT_FINISHED and api.TERMINAL_PHASES, as stored strings; tests/unit/test_chatapp_stack.py).
+ASSESSMENT_FINISHED = frozenset({"Completed", "Inconclusive", "Failed"})
+REMEDIATION_TERMINAL = frozenset(
+    {"Succeeded", "RolledBack", "Failed", "Rejected", "Expired", "Escalated", "Terminated"}
+)
 APP_LABEL = {"app.kubernetes.io/name": "chatapp"}
 CONFIG_MAP = "chatapp-config"
 GOOD_CONFIG = {"eventbus.maxQueue": "1000", "plugins.enabled": "true", "llm.timeoutSeconds": "30"}

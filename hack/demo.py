@@ -24,7 +24,6 @@ import chatapp_stack as stack_lib
 import demo_report
 
 NAMESPACE = "chatapp-demo"
-TERMINAL = {"Succeeded", "RolledBack", "Failed", "Rejected", "Expired", "Escalated", "Terminated"}
 
 
 def say(text: str = "") -> None:
@@ -211,7 +210,7 @@ class Demo:
                     approve = False
                 if status.get("phase") in ("Executing", "Verifying") and step.acted_at is None:
                     step.acted_at = time.monotonic()
-                if status.get("phase") in TERMINAL:
+                if status.get("phase") in stack_lib.REMEDIATION_TERMINAL:
                     step.outcome = status["phase"]
                     step.done_at = time.monotonic()
                     break

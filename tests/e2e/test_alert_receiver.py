@@ -28,7 +28,6 @@ import chatapp_stack as stack_lib
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-alert-token-not-secret"
-FINISHED = {"Completed", "Inconclusive", "Failed"}
 
 
 def notification(namespace: str, *, status: str = "firing", deployment: str = "chatapp") -> dict[str, Any]:
@@ -185,7 +184,8 @@ def test_the_operator_receives_alerts_over_https(kube_api: Any, namespace: str, 
         lambda: (
             assessments(kube_api, namespace)
             and all(
-                (a.get("status") or {}).get("phase") in FINISHED for a in assessments(kube_api, namespace)
+                (a.get("status") or {}).get("phase") in stack_lib.ASSESSMENT_FINISHED
+                for a in assessments(kube_api, namespace)
             )
         ),
         timeout=120,
@@ -214,7 +214,7 @@ def test_the_operator_receives_alerts_over_https(kube_api: Any, namespace: str, 
                 )
                 or {}
             ).get("phase")
-            in FINISHED
+            in stack_lib.ASSESSMENT_FINISHED
         ),
         timeout=120,
         what="the alert-triggered assessment to finish",

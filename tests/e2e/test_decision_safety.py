@@ -146,7 +146,7 @@ def test_a_claude_scale_down_during_a_load_surge_is_held_with_the_reasons(
     time.sleep(15)
     loop.assess(kube_api, app)
     name = loop.remediation_for(kube_api, app, "queue-depth")["metadata"]["name"]
-    rem = wait_phase(kube_api, app, name, {"AwaitingApproval", *loop.TERMINAL})
+    rem = wait_phase(kube_api, app, name, {"AwaitingApproval", *stack_lib.REMEDIATION_TERMINAL})
     assert claude.plans >= 1
     assert rem["metadata"]["annotations"]["maintenance.chatapp.io/planner"] == "Claude"
     assert loop.action_types(rem) == ["Scale"]
@@ -219,7 +219,7 @@ def test_an_action_rolled_back_for_the_same_issue_is_held_the_next_time(
         (o["fingerprint"], o["result"], o["planner"]) for o in outcomes if o["fingerprint"] == fingerprint
     ] == [(fingerprint, "RolledBack", "Offline")]
     second = restart(kube_api, app, fingerprint)
-    rem = wait_phase(kube_api, app, second, {"AwaitingApproval", *loop.TERMINAL})
+    rem = wait_phase(kube_api, app, second, {"AwaitingApproval", *stack_lib.REMEDIATION_TERMINAL})
     status = rem["status"]
     assert status["phase"] == "AwaitingApproval", status
     [reason] = status["review"]["reasons"]

@@ -36,8 +36,6 @@ PER_NAMESPACE = 30
 SAMPLE = 15
 ASSESSED_BY = "maintenance.chatapp.io/assessed-by"
 ADOPTED_BY = "maintenance.chatapp.io/adopted-by"
-FINISHED = {"Completed", "Inconclusive", "Failed"}
-TERMINAL = {"Succeeded", "RolledBack", "Failed", "Rejected", "Expired", "Escalated", "Terminated"}
 #: One cheap indicator: a constant, healthy (no scrape data needed, one instant query per assessment).
 CHEAP_INDICATORS = [
     {"name": "constant", "dimension": "core", "query": "vector(0)", "warning": 1, "critical": 2, "for": "0s"}
@@ -166,7 +164,7 @@ def assessments(fleet: Fleet) -> dict[tuple[str, str], list[dict[str, Any]]]:
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for namespace in fleet.namespaces:
         for item in stack_lib.items(fleet.api, "healthassessments", namespace):
-            if (item.get("status") or {}).get("phase") not in FINISHED:
+            if (item.get("status") or {}).get("phase") not in stack_lib.ASSESSMENT_FINISHED:
                 continue
             policy = item["spec"]["policyRef"]["name"]
             found.setdefault((namespace, policy), []).append(item)
@@ -293,9 +291,9 @@ def test_three_replicas_split_300_policies_and_survive_losing_one(fleet: Fleet) 
 
     # the remediation finishes on the new owner, executed once: one new ReplicaSet from one restart
     done = stack_lib.wait_for(
-        lambda: (lambda r: r if (r.get("status") or {}).get("phase") in TERMINAL else None)(
-            stack_lib.get(api, "remediations", app, remediation)
-        ),
+        lambda: (
+            lambda r: r if (r.get("status") or {}).get("phase") in stack_lib.REMEDIATION_TERMINAL else None
+        )(stack_lib.get(api, "remediations", app, remediation)),
         timeout=180,
         interval=2,
         what="the remediation to finish",
@@ -307,7 +305,7 @@ def test_three_replicas_split_300_policies_and_survive_losing_one(fleet: Fleet) 
     def reassessed() -> bool:
         for (namespace, _), name in [*requested.items(), *left.items()]:
             found = stack_lib.get(api, "healthassessments", namespace, name)
-            if (found.get("status") or {}).get("phase") not in FINISHED:
+            if (found.get("status") or {}).get("phase") not in stack_lib.ASSESSMENT_FINISHED:
                 return False
             assert (found["metadata"].get("annotations") or {}).get(ASSESSED_BY) in survivors, found[
                 "metadata"

@@ -109,7 +109,9 @@ def test_operator_pod_deleted_mid_remediation_restarts_the_app_exactly_once(
     def caught() -> dict[str, Any] | None:
         rem = stack_lib.get(api, "remediations", app, name)
         status = rem.get("status") or {}
-        assert status.get("phase") not in kind_lib.TERMINAL, f"finished before {case.phase}: {status}"
+        assert status.get("phase") not in kind_lib.stack_lib.REMEDIATION_TERMINAL, (
+            f"finished before {case.phase}: {status}"
+        )
         if status.get("phase") in ("Executing", "Verifying"):
             timeline.mark("executing")
         if status.get("phase") != case.phase:
