@@ -52,10 +52,8 @@ _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 def requests_by_call(api: client.ApiClient) -> collections.Counter[str]:
     """apiserver_request_total summed per "VERB resource[/subresource]" for RESOURCES."""
-    method, url, headers, _, _ = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
-    text = bytes(api.call_api(method, url, header_params=headers).read()).decode()
     counts: collections.Counter[str] = collections.Counter()
-    for line in text.splitlines():
+    for line in fleet_schedule.apiserver_metrics(api).splitlines():
         match = _LINE.match(line)
         if not match:
             continue

@@ -31,7 +31,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from benchmarks import operator_rss
+from benchmarks import fleet_schedule, operator_rss
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "hack"))
@@ -64,9 +64,7 @@ def _sample(text: str, name: str, labels: str = "") -> float:
 
 def apiserver_dispatched(api: client.ApiClient, flow_schema: str) -> float:
     """Requests the API server dispatched for one FlowSchema, from its own /metrics."""
-    method, url, headers, _, _ = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
-    text = bytes(api.call_api(method, url, header_params=headers).read()).decode()
-    return _sample(text, DISPATCHED, f'flow_schema="{flow_schema}"')
+    return _sample(fleet_schedule.apiserver_metrics(api), DISPATCHED, f'flow_schema="{flow_schema}"')
 
 
 #: Flow-control objects (FlowSchema, PriorityLevelConfiguration) for a ServiceAccount (name, namespace).
@@ -76,9 +74,11 @@ PLURALS = {"FlowSchema": "flowschemas", "PriorityLevelConfiguration": "priorityl
 
 def nominal_seats(api: client.ApiClient, priority_level: str) -> float:
     """The seats the API server gives a priority level (0 when it has no such level)."""
-    method, url, headers, _, _ = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
-    text = bytes(api.call_api(method, url, header_params=headers).read()).decode()
-    return _sample(text, "apiserver_flowcontrol_nominal_limit_seats", f'priority_level="{priority_level}"')
+    return _sample(
+        fleet_schedule.apiserver_metrics(api),
+        "apiserver_flowcontrol_nominal_limit_seats",
+        f'priority_level="{priority_level}"',
+    )
 
 
 class OperatorIdentity:

@@ -80,11 +80,15 @@ def apiserver_requests(api: client.ApiClient) -> float:
     return _apiserver_requests(api)
 
 
-def _apiserver_requests(api: client.ApiClient) -> float:
+def apiserver_metrics(api: client.ApiClient) -> str:
+    """The API server's own /metrics, as text."""
     method, url, headers, _, _ = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
-    text = bytes(api.call_api(method, url, header_params=headers).read()).decode()
+    return bytes(api.call_api(method, url, header_params=headers).read()).decode()
+
+
+def _apiserver_requests(api: client.ApiClient) -> float:
     total = 0.0
-    for line in text.splitlines():
+    for line in apiserver_metrics(api).splitlines():
         if line.startswith("apiserver_request_total{"):
             total += float(line.rsplit(" ", 1)[1])
     return total
