@@ -20,7 +20,7 @@ from tests.fixtures import helm
 
 import chatapp_stack as stack_lib
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, helm.NEEDS_HELM]  # the chart renders the FlowSchema under test
 ROOT = Path(__file__).resolve().parents[2]
 
 
