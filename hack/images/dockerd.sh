@@ -76,7 +76,6 @@ install_docker() {
   return $rc
 }
 
-# launch_private MODE: start our dockerd, the wrapper registered; MODE=wrap makes it the default runtime.
 # close_inherited_fds: close every descriptor above 2 of the current (sub)shell.
 close_inherited_fds() {
   local fd fds=()
@@ -86,6 +85,7 @@ close_inherited_fds() {
   done
 }
 
+# launch_private MODE: start our dockerd, the wrapper registered; MODE=wrap makes it the default runtime.
 launch_private() {
   local extra=()
   [[ $1 == wrap ]] && extra=(--default-runtime "$WRAPPED_RUNTIME")

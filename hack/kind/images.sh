@@ -14,9 +14,10 @@
 # Inputs come from the host, like hack/images/operator.sh's (whose cached Debian base and wheelhouse images are
 # reused, never rebuilt here):
 #   chatapp     hack/kind/chatapp/Dockerfile: the Debian python3 base + pydantic/prometheus_client installed
-#               from the host-built wheelhouse at constraints.txt's versions + the Chat App model (hack/chatapp_sim) and its per-Pod entry
-#               module (hack/chatapp_pod.py). chatapp:1.1 is chatapp:1.0 with CHATAPP_VERSION=1.1: the same
-#               build, the bad release is the version the process reads at start.
+#               from the host-built wheelhouse at constraints.txt's versions + the Chat App model
+#               (hack/chatapp_sim) and its per-Pod entry module (hack/chatapp_pod.py). chatapp:1.1 is
+#               chatapp:1.0 with CHATAPP_VERSION=1.1: the same build, the bad release is the version the
+#               process reads at start.
 #   prometheus  github.com/prometheus/prometheus/cmd/prometheus built with the host's Go (only its kubernetes
 #               service discovery: remove_all_sd + enable_kubernetes_sd), cached under $MO_CACHE_DIR/kind/,
 #               COPYed onto the Debian base.
